@@ -1,0 +1,143 @@
+//! What a handler sees: the keyspace, its client's session, and the server behind a trait.
+
+use std::time::Instant;
+
+use bytes::Bytes;
+use strata_keyspace::{Keyspace, Txn};
+
+use crate::error::CmdError;
+use crate::table::CommandDef;
+
+/// Per-connection state that commands read and change.
+#[derive(Debug)]
+pub struct Session {
+    /// CLIENT ID.
+    pub id: u64,
+    /// Selected logical database.
+    pub db: usize,
+    /// CLIENT SETNAME.
+    pub name: Option<Bytes>,
+    /// Passed AUTH (or no password is set).
+    pub authenticated: bool,
+    /// The user AUTH named.
+    pub user: String,
+    /// Protocol version chosen with HELLO (always 2 for now).
+    pub resp: u8,
+    /// CLIENT SETINFO lib-name.
+    pub lib_name: Option<Bytes>,
+    /// CLIENT SETINFO lib-ver.
+    pub lib_ver: Option<Bytes>,
+    /// CLIENT NO-EVICT.
+    pub no_evict: bool,
+    /// Set by QUIT: close after the reply is written.
+    pub close_after_reply: bool,
+    /// Set by SHUTDOWN: close without writing the reply, as Redis does.
+    pub drop_reply: bool,
+    /// When the connection was accepted.
+    pub created: Instant,
+}
+
+impl Session {
+    /// A fresh session; `authenticated` when the server has no password.
+    pub fn new(id: u64, authenticated: bool) -> Session {
+        Session {
+            id,
+            db: 0,
+            name: None,
+            authenticated,
+            user: "default".into(),
+            resp: 2,
+            lib_name: None,
+            lib_ver: None,
+            no_evict: false,
+            close_after_reply: false,
+            drop_reply: false,
+            created: Instant::now(),
+        }
+    }
+}
+
+/// Which clients CLIENT KILL targets; every given field must match.
+#[derive(Debug, Default, Clone)]
+pub struct KillFilter {
+    /// `ID`.
+    pub id: Option<u64>,
+    /// `ADDR` (or the legacy single-argument form).
+    pub addr: Option<String>,
+    /// `LADDR`.
+    pub laddr: Option<String>,
+    /// `USER`.
+    pub user: Option<String>,
+    /// `SKIPME`, default yes.
+    pub skip_me: bool,
+}
+
+/// The server's side of the commands that are about the server rather than the data. The server
+/// crate implements it; the commands crate never sees a socket.
+pub trait Host: Send + Sync {
+    /// `(name, value)` pairs of the config keys matching a glob, in table order.
+    fn config_get(&self, pattern: &[u8]) -> Vec<(String, String)>;
+    /// Applies CONFIG SET pairs atomically: all or none.
+    fn config_set(&self, pairs: &[(String, String)]) -> Result<(), CmdError>;
+    /// CONFIG REWRITE.
+    fn config_rewrite(&self) -> Result<(), CmdError>;
+    /// CONFIG RESETSTAT.
+    fn config_resetstat(&self);
+    /// The INFO text for the requested sections (empty: the default set).
+    fn info(&self, sections: &[String]) -> String;
+    /// The password AUTH checks against, if any.
+    fn requirepass(&self) -> Option<String>;
+    /// CLIENT LIST lines (all clients, or those ids).
+    fn client_list(&self, ids: Option<&[u64]>) -> String;
+    /// Publishes the session's current state (name, db, last command) to the client registry.
+    fn client_update(&self, session: &Session, cmd: &str);
+    /// CLIENT KILL: returns how many clients were closed.
+    fn client_kill(&self, me: u64, filter: &KillFilter) -> usize;
+    /// SHUTDOWN: begins a clean stop.
+    fn shutdown(&self);
+}
+
+/// A handler's context.
+pub struct Ctx<'a> {
+    /// The shared keyspace.
+    pub ks: &'a Keyspace,
+    /// This client's state.
+    pub session: &'a mut Session,
+    /// The server.
+    pub host: &'a dyn Host,
+    /// The command being run (set by the dispatcher).
+    pub cmd: &'static CommandDef,
+    /// Highest storage sequence this client wrote; the server waits for it under
+    /// `appendfsync always` before flushing replies.
+    pub write_seq: u64,
+}
+
+impl<'a> Ctx<'a> {
+    /// The selected database.
+    pub fn db(&self) -> usize {
+        self.session.db
+    }
+
+    /// Locks the keys the table says `args` carries, in the selected database.
+    pub fn txn(&self, args: &[Bytes]) -> Txn<'a> {
+        let db = self.session.db;
+        let keys: Vec<(usize, &[u8])> = self.cmd.keys.of(args).into_iter().map(|k| (db, &k[..])).collect();
+        self.ks.txn(&keys)
+    }
+
+    /// Commits a transaction and remembers its sequence for the durability wait.
+    pub fn commit(&mut self, t: Txn<'_>) -> Result<(), CmdError> {
+        let seq = t.commit()?;
+        self.write_seq = self.write_seq.max(seq);
+        Ok(())
+    }
+
+    /// Parses a database index argument.
+    pub fn db_index(&self, arg: &[u8]) -> Result<usize, CmdError> {
+        let n = crate::args::parse_i64_opt(arg).ok_or_else(|| CmdError::err("value is not an integer or out of range"))?;
+        if n < 0 || n as usize >= self.ks.databases() {
+            return Err(CmdError::DbIndexOutOfRange);
+        }
+        Ok(n as usize)
+    }
+}

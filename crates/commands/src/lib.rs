@@ -1,0 +1,95 @@
+//! Strata's commands: the command table and one module per command family.
+//!
+//! Each family file ends with a registration block (`pub static COMMANDS`), so a family reads
+//! whole in one file and the table is data that `COMMAND INFO` and `COMMAND DOCS` are built from.
+//! Handlers parse their arguments, then apply them through one keyspace transaction.
+
+pub mod args;
+mod connection;
+mod ctx;
+pub mod error;
+pub mod glob;
+mod keys;
+mod server;
+mod string;
+pub mod table;
+
+use bytes::Bytes;
+use strata_resp::Reply;
+
+pub use connection::REDIS_VERSION;
+pub use ctx::{Ctx, Host, KillFilter, Session};
+pub use error::{CmdError, CmdResult};
+pub use table::{flags, lookup, CommandDef};
+
+/// Redis's reply to an unknown command: the name and up to the first arguments, quoted.
+pub fn unknown_command(args: &[Bytes]) -> CmdError {
+    let clip = |b: &Bytes| String::from_utf8_lossy(&b[..b.len().min(128)]).into_owned();
+    let name = args.first().map(clip).unwrap_or_default();
+    let mut rest = String::new();
+    for a in args.iter().skip(1) {
+        if rest.len() >= 128 {
+            break;
+        }
+        rest.push_str(&format!("'{}' ", clip(a)));
+    }
+    CmdError::Other(format!("ERR unknown command '{name}', with args beginning with: {rest}"))
+}
+
+/// Resolves a command and checks its arity and the client's right to run it. Errors are the
+/// replies Redis sends before running anything (also used by MULTI to queue commands).
+pub fn resolve(session: &Session, args: &[Bytes]) -> Result<&'static CommandDef, CmdError> {
+    let name = args.first().ok_or(CmdError::Syntax)?;
+    let def = lookup(name).ok_or_else(|| unknown_command(args))?;
+    if !session.authenticated && !def.has(flags::NO_AUTH) {
+        return Err(CmdError::NoAuth);
+    }
+    if !def.arity_ok(args.len()) {
+        return Err(CmdError::Arity(def.name.to_string()));
+    }
+    Ok(def)
+}
+
+/// Runs one request and returns its reply. Never panics on client input.
+pub fn execute(ks: &strata_keyspace::Keyspace, session: &mut Session, host: &dyn Host, args: &[Bytes]) -> (Reply, u64) {
+    let def = match resolve(session, args) {
+        Ok(d) => d,
+        Err(e) => return (e.reply(), 0),
+    };
+    let mut ctx = Ctx { ks, session, host, cmd: def, write_seq: 0 };
+    let reply = match (def.handler)(&mut ctx, args) {
+        Ok(r) => r,
+        Err(e) => e.reply(),
+    };
+    let seq = ctx.write_seq;
+    host.client_update(ctx.session, def.name);
+    (reply, seq)
+}
+
+/// Handler of container commands: finds the subcommand and checks its arity.
+pub(crate) fn dispatch_sub(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+    let parent = ctx.cmd;
+    let sub = &args[1];
+    let found = parent.subcommands.iter().find(|c| {
+        c.name.split_once('|').is_some_and(|(_, s)| sub.eq_ignore_ascii_case(s.as_bytes()))
+    });
+    let Some(def) = found else {
+        return Err(CmdError::UnknownSubcommand {
+            sub: String::from_utf8_lossy(sub).into_owned(),
+            cmd: parent.name.to_ascii_uppercase(),
+        });
+    };
+    if !def.arity_ok(args.len()) {
+        return Err(CmdError::Arity(def.name.to_string()));
+    }
+    ctx.cmd = def;
+    (def.handler)(ctx, args)
+}
+
+/// Integer reply helper.
+pub(crate) fn int(n: impl TryInto<i64>) -> CmdResult {
+    Ok(Reply::Int(n.try_into().unwrap_or(i64::MAX)))
+}
+
+#[cfg(test)]
+mod tests;

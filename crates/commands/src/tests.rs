@@ -1,0 +1,99 @@
+//! A keyspace on a temp dir and a no-op host, so command families can test their handlers
+//! without a server: `let mut env = Env::new(); assert_eq!(env.run(&["SET", "a", "1"]), ok());`
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use strata_keyspace::{Keyspace, KeyspaceOptions};
+use strata_resp::Reply;
+use strata_storage::{Storage, StorageOptions};
+
+use crate::{execute, CmdError, Host, KillFilter, Session};
+
+/// A host that has no clients, no config and no password.
+pub(crate) struct NullHost;
+
+impl Host for NullHost {
+    fn config_get(&self, _: &[u8]) -> Vec<(String, String)> {
+        Vec::new()
+    }
+    fn config_set(&self, _: &[(String, String)]) -> Result<(), CmdError> {
+        Ok(())
+    }
+    fn config_rewrite(&self) -> Result<(), CmdError> {
+        Ok(())
+    }
+    fn config_resetstat(&self) {}
+    fn info(&self, _: &[String]) -> String {
+        String::new()
+    }
+    fn requirepass(&self) -> Option<String> {
+        None
+    }
+    fn client_list(&self, _: Option<&[u64]>) -> String {
+        String::new()
+    }
+    fn client_update(&self, _: &Session, _: &str) {}
+    fn client_kill(&self, _: u64, _: &KillFilter) -> usize {
+        0
+    }
+    fn shutdown(&self) {}
+}
+
+/// A fresh keyspace and one client session.
+pub(crate) struct Env {
+    _dir: tempfile::TempDir,
+    pub ks: Arc<Keyspace>,
+    pub session: Session,
+    /// When set, the memory tier is dropped before every command (cold mode).
+    pub cold: bool,
+}
+
+impl Env {
+    pub fn new() -> Env {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let storage = Storage::open(&StorageOptions::new(dir.path())).expect("open");
+        Env { _dir: dir, ks: Keyspace::new(storage, KeyspaceOptions::default()), session: Session::new(1, true), cold: false }
+    }
+
+    pub fn cold() -> Env {
+        Env { cold: true, ..Env::new() }
+    }
+
+    pub fn run(&mut self, args: &[&str]) -> Reply {
+        let args: Vec<Bytes> = args.iter().map(|a| Bytes::copy_from_slice(a.as_bytes())).collect();
+        self.run_bytes(&args)
+    }
+
+    pub fn run_bytes(&mut self, args: &[Bytes]) -> Reply {
+        if self.cold {
+            self.ks.drop_hot(None, &[]);
+        }
+        execute(&self.ks, &mut self.session, &NullHost, args).0
+    }
+}
+
+pub(crate) fn ok() -> Reply {
+    Reply::Simple(Bytes::from_static(b"OK"))
+}
+
+pub(crate) fn bulk(s: &str) -> Reply {
+    Reply::Bulk(Bytes::copy_from_slice(s.as_bytes()))
+}
+
+pub(crate) fn err(s: &str) -> Reply {
+    Reply::Error(Bytes::copy_from_slice(s.as_bytes()))
+}
+
+/// Runs `f` once warm and once cold: every assertion must hold in both modes.
+pub(crate) fn both(f: impl Fn(&mut Env)) {
+    f(&mut Env::new());
+    f(&mut Env::cold());
+}
+
+#[test]
+fn unknown_command_and_arity_texts_match_redis() {
+    let mut env = Env::new();
+    assert_eq!(env.run(&["foo", "a", "b"]), err("ERR unknown command 'foo', with args beginning with: 'a' 'b' "));
+    assert_eq!(env.run(&["GET"]), err("ERR wrong number of arguments for 'get' command"));
+}

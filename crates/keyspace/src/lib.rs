@@ -1,0 +1,267 @@
+//! The keyspace: the memory tier in front of storage, per-key locking, expiry and accounting.
+//!
+//! Memory is a cache of disk, never a second truth (design invariant 2). Every change goes
+//! through a [`Txn`]: it holds the locks of the keys it touches, reads through the memory tier,
+//! builds one storage batch, commits it, and only then updates memory. A reader therefore never
+//! sees memory ahead of disk, and dropping the memory tier at any moment changes no reply.
+
+mod hot;
+mod txn;
+
+use std::hash::{BuildHasher, Hash, Hasher};
+use std::sync::atomic::AtomicU64;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use parking_lot::{Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use strata_storage::{Prev, Storage};
+
+pub use hot::{HotTier, Tier};
+pub use strata_storage::{now_ms, Kind, Record, StorageError};
+pub use txn::Txn;
+
+/// Number of lock stripes. Keys hash to stripes; a command locks its stripes in ascending order,
+/// so two multi-key commands can never deadlock.
+const STRIPES: usize = 4096;
+
+/// Counters shown by INFO.
+#[derive(Debug, Default)]
+pub struct KeyspaceStats {
+    /// Reads that found their key (Redis `keyspace_hits`).
+    pub hits: AtomicU64,
+    /// Reads that did not (Redis `keyspace_misses`).
+    pub misses: AtomicU64,
+    /// Keys removed because their TTL passed (Redis `expired_keys`).
+    pub expired: AtomicU64,
+    /// Reads served from memory.
+    pub hot_hits: AtomicU64,
+    /// Reads that missed memory and went to disk.
+    pub cold_reads: AtomicU64,
+}
+
+/// Tunables of the keyspace.
+#[derive(Debug, Clone)]
+pub struct KeyspaceOptions {
+    /// Memory-tier byte budget. Until the evictor exists, entries are simply not admitted above it.
+    pub hot_memory: u64,
+    /// Values larger than this are served from disk and never cached whole.
+    pub hot_max_object_size: u64,
+}
+
+impl Default for KeyspaceOptions {
+    fn default() -> Self {
+        KeyspaceOptions { hot_memory: 256 << 20, hot_max_object_size: 1 << 20 }
+    }
+}
+
+/// The shared keyspace of the server.
+pub struct Keyspace {
+    storage: Arc<Storage>,
+    hot: HotTier,
+    stripes: Box<[Mutex<()>]>,
+    /// Held shared by every command, exclusively by FLUSHDB, FLUSHALL and SWAPDB.
+    gate: RwLock<()>,
+    hasher: std::collections::hash_map::RandomState,
+    /// INFO counters.
+    pub stats: KeyspaceStats,
+}
+
+/// An exclusive hold on the whole keyspace.
+pub struct Exclusive<'a> {
+    ks: &'a Keyspace,
+    _gate: RwLockWriteGuard<'a, ()>,
+}
+
+/// Errors of keyspace operations.
+pub type Result<T> = std::result::Result<T, StorageError>;
+
+impl Keyspace {
+    /// Wraps an open storage. Loads nothing: the memory tier starts empty.
+    pub fn new(storage: Arc<Storage>, opts: KeyspaceOptions) -> Arc<Keyspace> {
+        let dbs = storage.databases();
+        Arc::new(Keyspace {
+            hot: HotTier::new(dbs, opts),
+            storage,
+            stripes: (0..STRIPES).map(|_| Mutex::new(())).collect(),
+            gate: RwLock::new(()),
+            hasher: Default::default(),
+            stats: KeyspaceStats::default(),
+        })
+    }
+
+    /// The storage underneath.
+    pub fn storage(&self) -> &Arc<Storage> {
+        &self.storage
+    }
+
+    /// The memory tier.
+    pub fn hot(&self) -> &HotTier {
+        &self.hot
+    }
+
+    /// Number of logical databases.
+    pub fn databases(&self) -> usize {
+        self.storage.databases()
+    }
+
+    fn stripe(&self, phys: u16, key: &[u8]) -> usize {
+        let mut h = self.hasher.build_hasher();
+        phys.hash(&mut h);
+        key.hash(&mut h);
+        (h.finish() as usize) % STRIPES
+    }
+
+    /// Locks `keys` (pairs of logical db and key) for one atomic command. Out-of-range dbs lock
+    /// nothing; the commands check the index first.
+    pub fn txn<'a>(&'a self, keys: &[(usize, &[u8])]) -> Txn<'a> {
+        let gate = self.gate.read();
+        let mut idx: Vec<usize> = keys
+            .iter()
+            .filter_map(|&(db, k)| self.storage.phys(db).map(|p| self.stripe(p, k)))
+            .collect();
+        idx.sort_unstable();
+        idx.dedup();
+        let guards: Vec<MutexGuard<'a, ()>> = idx.iter().map(|&i| self.stripes[i].lock()).collect();
+        Txn::new(self, gate, guards)
+    }
+
+    /// Stops every other command until the guard drops.
+    pub fn exclusive(&self) -> Exclusive<'_> {
+        Exclusive { ks: self, _gate: self.gate.write() }
+    }
+
+    /// Exact key count of logical database `db` (O(1)).
+    pub fn dbsize(&self, db: usize) -> u64 {
+        self.storage.phys(db).map_or(0, |p| self.storage.key_count(p))
+    }
+
+    /// Exact logical bytes of logical database `db` (O(1)).
+    pub fn data_bytes(&self, db: usize) -> u64 {
+        self.storage.phys(db).map_or(0, |p| self.storage.data_bytes(p))
+    }
+
+    /// Where a key's current value is held, without loading it.
+    pub fn tier_of(&self, db: usize, key: &[u8]) -> Result<Tier> {
+        let Some(phys) = self.storage.phys(db) else { return Ok(Tier::Absent) };
+        let _g = self.gate.read();
+        let _k = self.stripes[self.stripe(phys, key)].lock();
+        let now = now_ms();
+        if let Some(rec) = self.hot.peek(phys, key) {
+            return Ok(if live(&rec, now) { Tier::Memory } else { Tier::Absent });
+        }
+        Ok(match self.storage.get(phys, key)? {
+            Some(rec) if live(&rec, now) => Tier::Disk,
+            _ => Tier::Absent,
+        })
+    }
+
+    /// Drops keys (or, with `keys` empty, all of `db`, or with `db` None, everything) from memory.
+    /// Disk is untouched, so no reply changes. Returns how many entries were dropped.
+    pub fn drop_hot(&self, db: Option<usize>, keys: &[Bytes]) -> usize {
+        match db {
+            None => self.hot.clear_all(),
+            Some(db) => {
+                let Some(phys) = self.storage.phys(db) else { return 0 };
+                if keys.is_empty() {
+                    return self.hot.clear_db(phys);
+                }
+                let _g = self.gate.read();
+                keys.iter()
+                    .filter(|k| {
+                        let _l = self.stripes[self.stripe(phys, k)].lock();
+                        self.hot.remove(phys, k)
+                    })
+                    .count()
+            }
+        }
+    }
+
+    /// One active-expiry pass over every database: removes up to `limit` due keys per database,
+    /// including keys that exist only on disk. Returns how many keys expired.
+    pub fn expire_cycle(&self, limit: usize) -> Result<usize> {
+        let now = now_ms();
+        let mut expired = 0;
+        for db in 0..self.databases() {
+            let Some(phys) = self.storage.phys(db) else { continue };
+            for (key, exp, size) in self.storage.due_ttl(phys, now, limit)? {
+                let mut t = self.txn(&[(db, &key)]);
+                if t.expire_due(db, &key, exp, size, now)? {
+                    expired += 1;
+                }
+                t.commit()?;
+            }
+        }
+        Ok(expired)
+    }
+
+    /// A random live key of `db`, reached with a seek so that disk-only keys are found too.
+    pub fn random_key(&self, db: usize) -> Result<Option<Bytes>> {
+        let Some(phys) = self.storage.phys(db) else { return Ok(None) };
+        for _ in 0..16 {
+            if self.storage.key_count(phys) == 0 {
+                return Ok(None);
+            }
+            let probe: [u8; 8] = rand::random();
+            let Some(key) = self.storage.key_at_or_after(phys, &probe)? else { return Ok(None) };
+            let mut t = self.txn(&[(db, &key)]);
+            let found = t.get(db, &key)?.is_some();
+            t.commit()?;
+            if found {
+                return Ok(Some(key));
+            }
+        }
+        Ok(None)
+    }
+}
+
+impl Exclusive<'_> {
+    /// FLUSHDB: empties logical db `db` on disk and in memory.
+    pub fn flush_db(&self, db: usize) -> Result<u64> {
+        let Some(phys) = self.ks.storage.phys(db) else { return Ok(self.ks.storage.written_seq()) };
+        let mut b = self.ks.storage.batch();
+        b.clear_db(phys);
+        let seq = b.commit()?;
+        self.ks.hot.clear_db(phys);
+        Ok(seq)
+    }
+
+    /// FLUSHALL.
+    pub fn flush_all(&self) -> Result<u64> {
+        let mut b = self.ks.storage.batch();
+        for db in 0..self.ks.databases() {
+            if let Some(phys) = self.ks.storage.phys(db) {
+                b.clear_db(phys);
+            }
+        }
+        let seq = b.commit()?;
+        self.ks.hot.clear_all();
+        Ok(seq)
+    }
+
+    /// SWAPDB: swaps the physical ids of two logical dbs. The memory tier is keyed by physical
+    /// id, so it stays valid as it is.
+    pub fn swap_db(&self, a: usize, b: usize) -> Result<u64> {
+        self.ks.storage.swap_dbs(a, b)?;
+        Ok(self.ks.storage.written_seq())
+    }
+}
+
+/// Whether a record is visible at `now`.
+pub fn live(rec: &Record, now: u64) -> bool {
+    rec.expire_ms == 0 || rec.expire_ms > now
+}
+
+/// The logical size of a key: what `max-data-size` and INFO count.
+pub fn logical_size(key: &[u8], rec: &Record) -> u64 {
+    (key.len() + rec.body.len()) as u64
+}
+
+fn prev_of(key: &[u8], rec: &Record) -> Prev {
+    Prev { expire_ms: rec.expire_ms, size: logical_size(key, rec) }
+}
+
+/// Read guard type re-exported for the transaction.
+type Gate<'a> = RwLockReadGuard<'a, ()>;
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,86 @@
+use super::*;
+use strata_storage::StorageOptions;
+
+fn open(dir: &std::path::Path) -> Arc<Keyspace> {
+    let s = Storage::open(&StorageOptions::new(dir)).expect("open");
+    Keyspace::new(s, KeyspaceOptions::default())
+}
+
+fn set(ks: &Keyspace, db: usize, k: &[u8], v: &'static [u8], exp: u64) {
+    let mut t = ks.txn(&[(db, k)]);
+    t.put(db, k, Record { kind: Kind::String, expire_ms: exp, body: Bytes::from_static(v) }).expect("put");
+    t.commit().expect("commit");
+}
+
+fn get(ks: &Keyspace, db: usize, k: &[u8]) -> Option<Bytes> {
+    let mut t = ks.txn(&[(db, k)]);
+    let r = t.get(db, k).expect("get").map(|r| r.body);
+    t.commit().expect("commit");
+    r
+}
+
+#[test]
+fn dropping_memory_changes_no_read() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let ks = open(dir.path());
+    set(&ks, 0, b"a", b"1", 0);
+    assert_eq!(ks.tier_of(0, b"a").expect("tier"), Tier::Memory);
+    assert_eq!(ks.drop_hot(None, &[]), 1);
+    assert_eq!(ks.tier_of(0, b"a").expect("tier"), Tier::Disk);
+    assert_eq!(get(&ks, 0, b"a"), Some(Bytes::from_static(b"1")));
+    assert_eq!(ks.tier_of(0, b"a").expect("tier"), Tier::Memory, "a read loads the key");
+    assert_eq!(ks.tier_of(0, b"nope").expect("tier"), Tier::Absent);
+}
+
+#[test]
+fn lazy_expiry_removes_and_counts_exactly() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let ks = open(dir.path());
+    set(&ks, 0, b"e", b"1", now_ms() - 1);
+    set(&ks, 0, b"k", b"22", 0);
+    assert_eq!(ks.dbsize(0), 2);
+    assert_eq!(get(&ks, 0, b"e"), None);
+    assert_eq!((ks.dbsize(0), ks.data_bytes(0)), (1, 3));
+}
+
+#[test]
+fn active_expiry_reaches_disk_only_keys() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let ks = open(dir.path());
+    set(&ks, 2, b"x", b"1", now_ms() + 20);
+    set(&ks, 2, b"y", b"1", 0);
+    ks.drop_hot(None, &[]);
+    std::thread::sleep(std::time::Duration::from_millis(30));
+    assert_eq!(ks.expire_cycle(100).expect("cycle"), 1);
+    assert_eq!(ks.dbsize(2), 1);
+    assert_eq!(ks.expire_cycle(100).expect("cycle"), 0);
+}
+
+#[test]
+fn uncommitted_txn_changes_nothing_and_txn_sees_own_writes() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let ks = open(dir.path());
+    {
+        let mut t = ks.txn(&[(0, b"a")]);
+        t.put(0, b"a", Record::string(Bytes::from_static(b"v"))).expect("put");
+        assert!(t.get(0, b"a").expect("get").is_some());
+    }
+    assert_eq!(get(&ks, 0, b"a"), None);
+    assert_eq!(ks.dbsize(0), 0);
+}
+
+#[test]
+fn flush_and_swap() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let ks = open(dir.path());
+    set(&ks, 0, b"a", b"1", 0);
+    set(&ks, 1, b"b", b"1", 0);
+    ks.exclusive().swap_db(0, 1).expect("swap");
+    assert_eq!(get(&ks, 0, b"b"), Some(Bytes::from_static(b"1")));
+    assert_eq!(get(&ks, 1, b"a"), Some(Bytes::from_static(b"1")));
+    ks.exclusive().flush_db(0).expect("flush");
+    assert_eq!((ks.dbsize(0), ks.dbsize(1)), (0, 1));
+    ks.exclusive().flush_all().expect("flushall");
+    assert_eq!(ks.dbsize(1), 0);
+    assert!(ks.hot().is_empty());
+}

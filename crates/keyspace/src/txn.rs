@@ -1,0 +1,165 @@
+//! One command's atomic unit of work over the keys it locked.
+
+use std::sync::atomic::Ordering;
+
+use bytes::Bytes;
+use parking_lot::MutexGuard;
+use strata_storage::{Batch, Record};
+
+use crate::{live, logical_size, prev_of, Gate, Keyspace, Result};
+
+/// The latest state of a key this transaction wrote (None: deleted).
+struct Pending {
+    phys: u16,
+    key: Bytes,
+    state: Option<Record>,
+}
+
+/// Locks held for one command, with the batch it is building.
+///
+/// Reads see the transaction's own writes. Nothing reaches disk or memory before `commit`; a
+/// transaction dropped without commit changes nothing.
+pub struct Txn<'a> {
+    ks: &'a Keyspace,
+    _gate: Gate<'a>,
+    _locks: Vec<MutexGuard<'a, ()>>,
+    batch: Batch<'a>,
+    pending: Vec<Pending>,
+    /// One clock reading per command, so a key cannot expire half-way through it.
+    now: u64,
+    expired: u64,
+}
+
+impl<'a> Txn<'a> {
+    pub(crate) fn new(ks: &'a Keyspace, gate: Gate<'a>, locks: Vec<MutexGuard<'a, ()>>) -> Txn<'a> {
+        Txn {
+            ks,
+            _gate: gate,
+            _locks: locks,
+            batch: ks.storage.batch(),
+            pending: Vec::new(),
+            now: crate::now_ms(),
+            expired: 0,
+        }
+    }
+
+    /// The command's clock, in Unix milliseconds.
+    pub fn now(&self) -> u64 {
+        self.now
+    }
+
+    fn pending(&self, phys: u16, key: &[u8]) -> Option<&Option<Record>> {
+        self.pending.iter().rev().find(|p| p.phys == phys && p.key == key).map(|p| &p.state)
+    }
+
+    fn set_pending(&mut self, phys: u16, key: &[u8], state: Option<Record>) {
+        match self.pending.iter_mut().find(|p| p.phys == phys && p.key == key) {
+            Some(p) => p.state = state,
+            None => self.pending.push(Pending { phys, key: Bytes::copy_from_slice(key), state }),
+        }
+    }
+
+    /// The live record of `key` in logical db `db`. An expired key reads as absent, and its
+    /// removal is staged in this transaction (lazy expiry).
+    pub fn get(&mut self, db: usize, key: &[u8]) -> Result<Option<Record>> {
+        let Some(phys) = self.ks.storage.phys(db) else { return Ok(None) };
+        if let Some(state) = self.pending(phys, key) {
+            return Ok(state.clone());
+        }
+        let stats = &self.ks.stats;
+        let rec = match self.ks.hot.get(phys, key) {
+            Some(rec) => {
+                stats.hot_hits.fetch_add(1, Ordering::Relaxed);
+                rec
+            }
+            None => {
+                stats.cold_reads.fetch_add(1, Ordering::Relaxed);
+                match self.ks.storage.get(phys, key)? {
+                    Some(rec) => {
+                        if live(&rec, self.now) {
+                            self.ks.hot.put(phys, key, &rec);
+                        }
+                        rec
+                    }
+                    None => return Ok(None),
+                }
+            }
+        };
+        if live(&rec, self.now) {
+            return Ok(Some(rec));
+        }
+        self.batch.delete(phys, key, prev_of(key, &rec));
+        self.set_pending(phys, key, None);
+        self.expired += 1;
+        Ok(None)
+    }
+
+    /// Like `get`, counting a keyspace hit or miss for INFO.
+    pub fn lookup(&mut self, db: usize, key: &[u8]) -> Result<Option<Record>> {
+        let r = self.get(db, key)?;
+        let c = if r.is_some() { &self.ks.stats.hits } else { &self.ks.stats.misses };
+        c.fetch_add(1, Ordering::Relaxed);
+        Ok(r)
+    }
+
+    /// Stages `rec` as the new value of `key`.
+    pub fn put(&mut self, db: usize, key: &[u8], rec: Record) -> Result<()> {
+        let Some(phys) = self.ks.storage.phys(db) else { return Ok(()) };
+        let prev = self.get(db, key)?.map(|r| prev_of(key, &r));
+        self.batch.put(phys, key, &rec, logical_size(key, &rec), prev);
+        self.set_pending(phys, key, Some(rec));
+        Ok(())
+    }
+
+    /// Stages the removal of `key`. Returns whether a live key was there.
+    pub fn delete(&mut self, db: usize, key: &[u8]) -> Result<bool> {
+        let Some(phys) = self.ks.storage.phys(db) else { return Ok(false) };
+        match self.get(db, key)? {
+            Some(rec) => {
+                self.batch.delete(phys, key, prev_of(key, &rec));
+                self.set_pending(phys, key, None);
+                Ok(true)
+            }
+            None => Ok(false),
+        }
+    }
+
+    /// Active expiry of one ttl entry found due. Disk is the truth here: the entry is re-checked
+    /// under the lock, because a command may have changed the key since the scan.
+    pub(crate) fn expire_due(&mut self, db: usize, key: &[u8], exp: u64, size: u64, now: u64) -> Result<bool> {
+        let Some(phys) = self.ks.storage.phys(db) else { return Ok(false) };
+        if exp > now || self.ks.storage.ttl_entry(phys, exp, key)?.is_none() {
+            return Ok(false);
+        }
+        match self.ks.storage.get(phys, key)? {
+            Some(rec) if rec.expire_ms == exp => {
+                self.batch.delete(phys, key, prev_of(key, &rec));
+                self.set_pending(phys, key, None);
+            }
+            // The compaction filter dropped the key (and it may have been written anew since):
+            // the entry is all that is left of the old key, and settles its counters.
+            _ => self.batch.settle_orphan_ttl(phys, key, exp, size),
+        }
+        self.expired += 1;
+        Ok(true)
+    }
+
+    /// Commits the batch, then brings memory in line with it. Returns the sequence to wait for
+    /// under `appendfsync always` (0 when nothing was written).
+    pub fn commit(self) -> Result<u64> {
+        if self.batch.is_empty() {
+            return Ok(0);
+        }
+        let seq = self.batch.commit()?;
+        for p in &self.pending {
+            match &p.state {
+                Some(rec) => self.ks.hot.put(p.phys, &p.key, rec),
+                None => {
+                    self.ks.hot.remove(p.phys, &p.key);
+                }
+            }
+        }
+        self.ks.stats.expired.fetch_add(self.expired, Ordering::Relaxed);
+        Ok(seq)
+    }
+}

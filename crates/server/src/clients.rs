@@ -1,0 +1,167 @@
+//! The registry of connected clients, for CLIENT LIST, CLIENT KILL, maxclients and INFO.
+
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Instant;
+
+use bytes::Bytes;
+use dashmap::DashMap;
+use parking_lot::Mutex;
+use strata_commands::{KillFilter, Session};
+use tokio_util::sync::CancellationToken;
+
+/// What CLIENT LIST shows of a connection, refreshed after each command.
+#[derive(Debug, Default, Clone)]
+pub struct ClientMeta {
+    /// CLIENT SETNAME.
+    pub name: Option<Bytes>,
+    /// Selected db.
+    pub db: usize,
+    /// Last command's table name.
+    pub cmd: String,
+    /// Authenticated user.
+    pub user: String,
+    /// CLIENT SETINFO values.
+    pub lib_name: Option<Bytes>,
+    /// CLIENT SETINFO values.
+    pub lib_ver: Option<Bytes>,
+    /// Bytes waiting in the query buffer.
+    pub qbuf: usize,
+}
+
+/// One connected client.
+pub struct Client {
+    /// CLIENT ID.
+    pub id: u64,
+    /// Peer address.
+    pub addr: SocketAddr,
+    /// Local address.
+    pub laddr: SocketAddr,
+    /// When it connected.
+    pub created: Instant,
+    /// Last command time.
+    pub last_active: Mutex<Instant>,
+    /// Mutable details.
+    pub meta: Mutex<ClientMeta>,
+    /// Cancelled by CLIENT KILL or shutdown: the connection task closes.
+    pub kill: CancellationToken,
+}
+
+/// All clients.
+#[derive(Default)]
+pub struct Clients {
+    map: DashMap<u64, Arc<Client>>,
+    next_id: AtomicU64,
+}
+
+impl Clients {
+    /// Registers a new connection and returns it.
+    pub fn add(&self, addr: SocketAddr, laddr: SocketAddr) -> Arc<Client> {
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed) + 1;
+        let now = Instant::now();
+        let c = Arc::new(Client {
+            id,
+            addr,
+            laddr,
+            created: now,
+            last_active: Mutex::new(now),
+            meta: Mutex::new(ClientMeta { user: "default".into(), ..Default::default() }),
+            kill: CancellationToken::new(),
+        });
+        self.map.insert(id, c.clone());
+        c
+    }
+
+    /// Unregisters a closed connection.
+    pub fn remove(&self, id: u64) {
+        self.map.remove(&id);
+    }
+
+    /// Connected clients.
+    pub fn len(&self) -> usize {
+        self.map.len()
+    }
+
+    /// Whether nobody is connected.
+    pub fn is_empty(&self) -> bool {
+        self.map.is_empty()
+    }
+
+    /// Copies the session's visible state into the registry.
+    pub fn update(&self, s: &Session, cmd: &str) {
+        if let Some(c) = self.map.get(&s.id) {
+            *c.last_active.lock() = Instant::now();
+            let mut m = c.meta.lock();
+            m.name.clone_from(&s.name);
+            m.db = s.db;
+            m.cmd.clear();
+            m.cmd.push_str(cmd);
+            m.user.clone_from(&s.user);
+            m.lib_name.clone_from(&s.lib_name);
+            m.lib_ver.clone_from(&s.lib_ver);
+        }
+    }
+
+    /// CLIENT LIST text, in id order.
+    pub fn list(&self, ids: Option<&[u64]>) -> String {
+        let mut all: Vec<Arc<Client>> = self
+            .map
+            .iter()
+            .filter(|c| ids.is_none_or(|ids| ids.contains(&c.id)))
+            .map(|c| c.value().clone())
+            .collect();
+        all.sort_by_key(|c| c.id);
+        all.iter().map(|c| line(c)).collect()
+    }
+
+    /// CLIENT KILL: cancels every matching client.
+    pub fn kill(&self, me: u64, f: &KillFilter) -> usize {
+        let mut n = 0;
+        for c in self.map.iter() {
+            let user = c.meta.lock().user.clone();
+            let hit = f.id.is_none_or(|id| id == c.id)
+                && f.addr.as_ref().is_none_or(|a| *a == c.addr.to_string())
+                && f.laddr.as_ref().is_none_or(|a| *a == c.laddr.to_string())
+                && f.user.as_ref().is_none_or(|u| *u == user)
+                && !(f.skip_me && c.id == me);
+            if hit {
+                c.kill.cancel();
+                n += 1;
+            }
+        }
+        n
+    }
+
+    /// Closes every client (shutdown).
+    pub fn kill_all(&self) {
+        for c in self.map.iter() {
+            c.kill.cancel();
+        }
+    }
+}
+
+fn text(b: &Option<Bytes>) -> String {
+    b.as_ref().map(|b| String::from_utf8_lossy(b).into_owned()).unwrap_or_default()
+}
+
+/// One CLIENT LIST line, with Redis 7.2's fields in Redis's order.
+fn line(c: &Client) -> String {
+    let m = c.meta.lock().clone();
+    let idle = c.last_active.lock().elapsed().as_secs();
+    format!(
+        "id={} addr={} laddr={} fd=8 name={} age={} idle={} flags=N db={} sub=0 psub=0 ssub=0 multi=-1 qbuf={} qbuf-free=0 argv-mem=0 multi-mem=0 rbs=16384 rbp=0 obl=0 oll=0 omem=0 tot-mem=0 events=r cmd={} user={} redir=-1 resp=2 lib-name={} lib-ver={}\n",
+        c.id,
+        c.addr,
+        c.laddr,
+        text(&m.name),
+        c.created.elapsed().as_secs(),
+        idle,
+        m.db,
+        m.qbuf,
+        if m.cmd.is_empty() { "NULL" } else { &m.cmd },
+        m.user,
+        text(&m.lib_name),
+        text(&m.lib_ver),
+    )
+}

@@ -1,0 +1,297 @@
+//! The Strata server: listener, connections, client registry, configuration, INFO, background
+//! tasks and shutdown. `strata-server` (src/main.rs) is a thin wrapper around [`run`].
+//!
+//! # Shutdown order
+//! Stop accepting, let in-flight commands finish and close the connections, stop the background
+//! tasks, fsync the WAL, flush memtables, and close RocksDB last.
+
+pub use strata_commands::REDIS_VERSION;
+
+pub mod clients;
+pub mod config;
+mod conn;
+mod info;
+mod logging;
+mod tasks;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use strata_commands::{CmdError, Host, KillFilter, Session};
+use strata_keyspace::{Keyspace, KeyspaceOptions};
+use strata_storage::{FsyncPolicy, Storage, StorageOptions};
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use clients::Clients;
+use config::Config;
+
+/// Server-wide counters for INFO stats.
+#[derive(Default)]
+pub struct ServerStats {
+    /// Connections accepted.
+    pub connections: AtomicU64,
+    /// Connections refused (maxclients).
+    pub rejected: AtomicU64,
+    /// Commands run.
+    pub commands: AtomicU64,
+    /// Error replies sent.
+    pub errors: AtomicU64,
+    /// Bytes read from clients.
+    pub net_in: AtomicU64,
+    /// Bytes written to clients.
+    pub net_out: AtomicU64,
+}
+
+/// Everything the connections and background tasks share.
+pub struct Shared {
+    /// Live configuration.
+    pub config: Config,
+    /// The keyspace.
+    pub ks: Arc<Keyspace>,
+    /// Connected clients.
+    pub clients: Clients,
+    /// INFO counters.
+    pub stats: ServerStats,
+    /// Cancelled to stop the server.
+    pub shutdown: CancellationToken,
+    /// Server start, for uptime.
+    pub started: Instant,
+    /// The port actually bound.
+    pub port: u16,
+    /// Open connections, for maxclients.
+    pub open: AtomicUsize,
+    logging: logging::Handle,
+}
+
+/// Reads `jemalloc`'s allocated and resident byte counts (zero when it is not the allocator).
+pub fn alloc_stats() -> (u64, u64) {
+    use tikv_jemalloc_ctl::{epoch, stats};
+    if epoch::advance().is_err() {
+        return (0, 0);
+    }
+    (stats::allocated::read().unwrap_or(0) as u64, stats::resident::read().unwrap_or(0) as u64)
+}
+
+impl Shared {
+    /// Applies the side effects of config keys that changed at run time.
+    fn apply(&self, names: &[&str]) {
+        let c = &self.config;
+        for &n in names {
+            match n {
+                "appendfsync" => {
+                    if let Ok(p) = c.get(n).parse::<FsyncPolicy>() {
+                        self.ks.storage().set_fsync_policy(p);
+                    }
+                }
+                "hot-memory" => self.ks.hot().set_budget(c.get_u64(n)),
+                "hot-max-object-size" => self.ks.hot().set_max_object(c.get_u64(n)),
+                "loglevel" => self.logging.set_level(&c.get(n)),
+                _ => {}
+            }
+        }
+    }
+}
+
+impl Host for Shared {
+    fn config_get(&self, pattern: &[u8]) -> Vec<(String, String)> {
+        self.config.get_matching(pattern)
+    }
+
+    fn config_set(&self, pairs: &[(String, String)]) -> Result<(), CmdError> {
+        let changed = self.config.set_many(pairs).map_err(CmdError::err)?;
+        self.apply(&changed);
+        Ok(())
+    }
+
+    fn config_rewrite(&self) -> Result<(), CmdError> {
+        self.config.rewrite().map_err(CmdError::err)
+    }
+
+    fn config_resetstat(&self) {
+        for c in [&self.stats.commands, &self.stats.errors, &self.stats.rejected, &self.stats.net_in, &self.stats.net_out] {
+            c.store(0, Ordering::Relaxed);
+        }
+        let ks = &self.ks.stats;
+        for c in [&ks.hits, &ks.misses, &ks.expired, &ks.hot_hits, &ks.cold_reads] {
+            c.store(0, Ordering::Relaxed);
+        }
+    }
+
+    fn info(&self, sections: &[String]) -> String {
+        info::render(self, sections)
+    }
+
+    fn requirepass(&self) -> Option<String> {
+        Some(self.config.get("requirepass")).filter(|p| !p.is_empty())
+    }
+
+    fn client_list(&self, ids: Option<&[u64]>) -> String {
+        self.clients.list(ids)
+    }
+
+    fn client_update(&self, session: &Session, cmd: &str) {
+        self.clients.update(session, cmd);
+    }
+
+    fn client_kill(&self, me: u64, filter: &KillFilter) -> usize {
+        self.clients.kill(me, filter)
+    }
+
+    fn shutdown(&self) {
+        tracing::info!("SHUTDOWN requested by a client");
+        self.shutdown.cancel();
+    }
+}
+
+/// Opens storage as the configuration says.
+fn open_storage(c: &Config) -> Result<Arc<Storage>, String> {
+    let mut o = StorageOptions::new(PathBuf::from(c.get("dir")));
+    o.databases = c.get_u64("databases").clamp(1, u64::from(u16::MAX)) as u16;
+    o.fsync = c.get("appendfsync").parse().unwrap_or(FsyncPolicy::EverySec);
+    o.block_cache_bytes = c.get_u64("rocksdb.block-cache-size") as usize;
+    o.write_buffer_bytes = c.get_u64("rocksdb.write-buffer-size") as usize;
+    o.max_background_jobs = c.get_u64("rocksdb.max-background-jobs") as i32;
+    Storage::open(&o).map_err(|e| format!("cannot open the data dir {}: {e}", o.path.display()))
+}
+
+/// Runs the server with `redis-server`-style arguments until it is shut down. Returns the
+/// process exit code.
+pub fn run(args: Vec<String>) -> i32 {
+    let config = match Config::from_args(&args) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("\n*** FATAL CONFIG FILE ERROR ***\n{e}");
+            return 1;
+        }
+    };
+    let logging = match logging::init(&config) {
+        Ok(h) => h,
+        Err(e) => {
+            eprintln!("cannot start logging: {e}");
+            return 1;
+        }
+    };
+    let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().thread_name("strata-worker").build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            tracing::error!(error = %e, "cannot start the runtime");
+            return 1;
+        }
+    };
+    match rt.block_on(serve(config, logging)) {
+        Ok(()) => 0,
+        Err(e) => {
+            tracing::error!("{e}");
+            1
+        }
+    }
+}
+
+async fn serve(config: Config, logging: logging::Handle) -> Result<(), String> {
+    let started = Instant::now();
+    let storage = open_storage(&config)?;
+    let ks = Keyspace::new(
+        storage.clone(),
+        KeyspaceOptions { hot_memory: config.get_u64("hot-memory"), hot_max_object_size: config.get_u64("hot-max-object-size") },
+    );
+    let binds: Vec<String> = config.get("bind").split_whitespace().map(str::to_string).collect();
+    let port = config.get_u64("port") as u16;
+    let mut listeners = Vec::new();
+    for b in &binds {
+        let host = b.trim_start_matches('-');
+        let addr = if host.contains(':') { format!("[{host}]:{port}") } else { format!("{host}:{port}") };
+        let l = TcpListener::bind(&addr).await.map_err(|e| format!("Could not create server TCP listening socket {addr}: {e}"))?;
+        listeners.push(l);
+    }
+    let bound = listeners.first().and_then(|l| l.local_addr().ok()).map_or(port, |a| a.port());
+    let shared = Arc::new(Shared {
+        config,
+        ks,
+        clients: Clients::default(),
+        stats: ServerStats::default(),
+        shutdown: CancellationToken::new(),
+        started,
+        port: bound,
+        open: AtomicUsize::new(0),
+        logging,
+    });
+    tracing::info!(
+        port = bound,
+        dir = %storage.path().display(),
+        keys = (0..shared.ks.databases()).map(|d| shared.ks.dbsize(d)).sum::<u64>(),
+        startup_ms = started.elapsed().as_millis() as u64,
+        "Ready to accept connections"
+    );
+
+    let tracker = TaskTracker::new();
+    tasks::spawn_all(&shared, &tracker);
+    for l in listeners {
+        tracker.spawn(accept_loop(l, shared.clone(), tracker.clone()));
+    }
+    let sd = shared.shutdown.clone();
+    tracker.spawn(async move {
+        wait_for_signal(&sd).await;
+        sd.cancel();
+    });
+
+    shared.shutdown.cancelled().await;
+    tracing::info!("shutting down: closing clients");
+    shared.clients.kill_all();
+    tracker.close();
+    if tokio::time::timeout(Duration::from_secs(10), tracker.wait()).await.is_err() {
+        tracing::warn!("some connections did not close within 10s");
+    }
+    let ks = shared.ks.clone();
+    drop(shared);
+    tokio::task::spawn_blocking(move || ks.storage().shutdown()).await.map_err(|e| e.to_string())?;
+    tracing::info!("Strata is now ready to exit, bye bye...");
+    Ok(())
+}
+
+async fn wait_for_signal(stop: &CancellationToken) {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        let (Ok(mut term), Ok(mut int)) = (signal(SignalKind::terminate()), signal(SignalKind::interrupt())) else {
+            stop.cancelled().await;
+            return;
+        };
+        tokio::select! {
+            _ = term.recv() => tracing::info!("Received SIGTERM scheduling shutdown..."),
+            _ = int.recv() => tracing::info!("Received SIGINT scheduling shutdown..."),
+            _ = stop.cancelled() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = stop.cancelled() => {}
+        }
+    }
+}
+
+async fn accept_loop(listener: TcpListener, shared: Arc<Shared>, tracker: TaskTracker) {
+    loop {
+        let accepted = tokio::select! {
+            a = listener.accept() => a,
+            _ = shared.shutdown.cancelled() => return,
+        };
+        let (sock, addr) = match accepted {
+            Ok(x) => x,
+            Err(e) => {
+                tracing::warn!(error = %e, "accept failed");
+                tokio::time::sleep(Duration::from_millis(10)).await;
+                continue;
+            }
+        };
+        shared.stats.connections.fetch_add(1, Ordering::Relaxed);
+        let laddr = sock.local_addr().unwrap_or(SocketAddr::from(([0, 0, 0, 0], 0)));
+        tracker.spawn(conn::handle(sock, addr, laddr, shared.clone()));
+    }
+}

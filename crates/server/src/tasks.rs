@@ -1,0 +1,69 @@
+//! Background tasks.
+//!
+//! # Active expiry
+//! ## Mechanics
+//! `hz` times a second, walk the on-disk ttl index of every database up to now, and remove each
+//! due key under its lock, whether it is in memory or only on disk. Each pass runs on the
+//! blocking pool, since it does RocksDB scans.
+//! ## Policy
+//! At most `KEYS_PER_PASS` keys per database per pass; when a pass is full, the next one starts at
+//! once, so a backlog drains at full speed without starving one database.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio_util::task::TaskTracker;
+
+use crate::Shared;
+
+const KEYS_PER_PASS: usize = 500;
+
+/// What one expiry pass did, for logs and tests.
+#[derive(Debug, PartialEq, Eq)]
+pub enum ExpireOutcome {
+    /// Nothing was due.
+    Idle,
+    /// Keys expired; `full` means the pass hit its limit and more may be due.
+    Expired {
+        /// Keys removed.
+        keys: usize,
+        /// Whether the pass stopped at its limit.
+        full: bool,
+    },
+    /// Storage failed; retried next period.
+    Failed(String),
+}
+
+/// Starts every background task on the tracker.
+pub(crate) fn spawn_all(shared: &Arc<Shared>, tracker: &TaskTracker) {
+    tracker.spawn(active_expiry(shared.clone()));
+}
+
+async fn active_expiry(shared: Arc<Shared>) {
+    loop {
+        let hz = shared.config.get_u64("hz").clamp(1, 500);
+        let ks = shared.ks.clone();
+        let outcome = match tokio::task::spawn_blocking(move || ks.expire_cycle(KEYS_PER_PASS)).await {
+            Ok(Ok(0)) => ExpireOutcome::Idle,
+            Ok(Ok(keys)) => ExpireOutcome::Expired { keys, full: keys >= KEYS_PER_PASS },
+            Ok(Err(e)) => ExpireOutcome::Failed(e.to_string()),
+            Err(e) => ExpireOutcome::Failed(e.to_string()),
+        };
+        let pause = match &outcome {
+            ExpireOutcome::Expired { full: true, .. } => Duration::ZERO,
+            ExpireOutcome::Failed(e) => {
+                tracing::warn!(error = %e, "active expiry pass failed");
+                Duration::from_secs(1)
+            }
+            ExpireOutcome::Expired { keys, .. } => {
+                tracing::debug!(keys, "active expiry pass");
+                Duration::from_millis(1000 / hz)
+            }
+            ExpireOutcome::Idle => Duration::from_millis(1000 / hz),
+        };
+        tokio::select! {
+            _ = tokio::time::sleep(pause) => {}
+            _ = shared.shutdown.cancelled() => return,
+        }
+    }
+}

@@ -1,0 +1,572 @@
+//! Strata's storage layer: RocksDB behind a narrow interface.
+//!
+//! It owns the column families, the byte layout of every record, write batches that carry their
+//! own counter updates, the WAL sync policy and the compaction filter. It knows nothing of
+//! commands or of the memory tier: the keyspace above decides *what* to write, this crate decides
+//! *how* it sits on disk.
+
+mod cf;
+mod codec;
+mod error;
+mod stats;
+mod sync;
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use bytes::Bytes;
+use parking_lot::{Mutex, RwLock};
+use rocksdb::{
+    BlockBasedOptions, Cache, ColumnFamily, ColumnFamilyDescriptor, DBCompressionType, Direction,
+    IteratorMode, Options, ReadOptions, WriteBatch, WriteOptions, DB,
+};
+use tokio::sync::watch;
+
+pub use cf::Cf;
+pub use codec::{Kind, Record};
+pub use error::{Result, StorageError};
+pub use sync::FsyncPolicy;
+
+use codec::{db_end, meta_key, parse_size_value, size_value, split_ttl_key, ttl_key};
+
+/// How long past its expiry a record must be before the compaction filter may drop it. The active
+/// expirer normally removes it long before; the filter is the backstop that reclaims space when it
+/// did not, and the ttl record left behind lets the expirer still settle the counters exactly.
+const FILTER_GRACE_MS: u64 = 60_000;
+
+/// What `Storage::open` needs to know.
+#[derive(Debug, Clone)]
+pub struct StorageOptions {
+    /// The RocksDB directory.
+    pub path: PathBuf,
+    /// Number of logical databases (`databases`).
+    pub databases: u16,
+    /// `appendfsync`.
+    pub fsync: FsyncPolicy,
+    /// Shared LRU block cache for every family.
+    pub block_cache_bytes: usize,
+    /// Memtable size per family.
+    pub write_buffer_bytes: usize,
+    /// RocksDB flush and compaction threads.
+    pub max_background_jobs: i32,
+}
+
+impl StorageOptions {
+    /// Defaults for a data dir: everysec, 16 databases, small caches.
+    pub fn new(path: impl Into<PathBuf>) -> Self {
+        StorageOptions {
+            path: path.into(),
+            databases: 16,
+            fsync: FsyncPolicy::EverySec,
+            block_cache_bytes: 64 << 20,
+            write_buffer_bytes: 32 << 20,
+            max_background_jobs: 2,
+        }
+    }
+}
+
+/// The previous state of a key that a batch replaces or removes, for the counters and ttl index.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Prev {
+    /// Its expiry (0: none), to find its ttl record.
+    pub expire_ms: u64,
+    /// Its logical size, subtracted from the byte counter.
+    pub size: u64,
+}
+
+/// The open database. Cheap to share behind an `Arc`.
+pub struct Storage {
+    db: DB,
+    path: PathBuf,
+    wal: Arc<sync::WalSync>,
+    syncer: Mutex<Option<JoinHandle<()>>>,
+    stopping: Arc<AtomicBool>,
+    /// Logical → physical database index; SWAPDB swaps two entries.
+    db_map: RwLock<Vec<u16>>,
+    /// Mirrors of the on-disk counters, indexed by physical db, updated after each commit.
+    keys: Vec<AtomicI64>,
+    bytes: Vec<AtomicI64>,
+    volatile: Vec<AtomicI64>,
+    /// Set by the first failed write: later writes are refused until restart.
+    read_only: RwLock<Option<String>>,
+    block_cache: Cache,
+}
+
+/// Milliseconds since the Unix epoch.
+pub fn now_ms() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64)
+}
+
+impl Storage {
+    /// Opens (or creates) the database and starts the WAL syncer. Reads only the counters: no
+    /// part of the data set is loaded, so start-up time does not grow with the data.
+    pub fn open(opts: &StorageOptions) -> Result<Arc<Storage>> {
+        std::fs::create_dir_all(&opts.path).map_err(|e| {
+            StorageError::ReadOnly(format!("cannot create {}: {e}", opts.path.display()))
+        })?;
+        let cache = Cache::new_lru_cache(opts.block_cache_bytes);
+        let mut db_opts = Options::default();
+        db_opts.create_if_missing(true);
+        db_opts.create_missing_column_families(true);
+        db_opts.set_max_background_jobs(opts.max_background_jobs);
+        db_opts.set_manual_wal_flush(false);
+        db_opts.set_max_total_wal_size(256 << 20);
+        db_opts.set_keep_log_file_num(4);
+        let cfs = Cf::ALL.iter().map(|&cf| {
+            ColumnFamilyDescriptor::new(cf.name(), cf_options(cf, opts, &cache))
+        });
+        let db = DB::open_cf_descriptors(&db_opts, &opts.path, cfs)?;
+        let n = opts.databases.max(1) as usize;
+        let mut keys = Vec::with_capacity(n);
+        let mut bytes = Vec::with_capacity(n);
+        let mut volatile = Vec::with_capacity(n);
+        let stats = db.cf_handle(Cf::Stats.name()).ok_or(StorageError::Corrupt("no stats family"))?;
+        for d in 0..n as u16 {
+            keys.push(AtomicI64::new(stats::parse_counter(db.get_cf(stats, stats::keys_key(d))?.as_deref())));
+            bytes.push(AtomicI64::new(stats::parse_counter(db.get_cf(stats, stats::bytes_key(d))?.as_deref())));
+            volatile.push(AtomicI64::new(stats::parse_counter(db.get_cf(stats, stats::volatile_key(d))?.as_deref())));
+        }
+        let mut map: Vec<u16> = match db.get_cf(stats, stats::DB_MAP_KEY)? {
+            Some(raw) => raw.chunks_exact(2).map(|c| u16::from_be_bytes([c[0], c[1]])).collect(),
+            None => Vec::new(),
+        };
+        // A map from a run with fewer databases keeps its swaps; new databases map to themselves.
+        map.truncate(n);
+        for d in map.len()..n {
+            map.push(d as u16);
+        }
+        let wal = sync::WalSync::new(opts.fsync);
+        let storage = Arc::new(Storage {
+            db,
+            path: opts.path.clone(),
+            wal,
+            syncer: Mutex::new(None),
+            stopping: Arc::new(AtomicBool::new(false)),
+            db_map: RwLock::new(map),
+            keys,
+            bytes,
+            volatile,
+            read_only: RwLock::new(None),
+            block_cache: cache,
+        });
+        storage.start_syncer();
+        Ok(storage)
+    }
+
+    fn start_syncer(self: &Arc<Self>) {
+        let weak = Arc::downgrade(self);
+        let wal = self.wal.clone();
+        let stopping = self.stopping.clone();
+        let handle = std::thread::Builder::new()
+            .name("wal-sync".into())
+            .spawn(move || loop {
+                let wait = match wal.policy() {
+                    FsyncPolicy::Always => Duration::from_millis(100),
+                    _ => Duration::from_secs(1),
+                };
+                wal.wait(wait);
+                if stopping.load(Ordering::Acquire) {
+                    return;
+                }
+                let Some(storage) = weak.upgrade() else { return };
+                if wal.policy() != FsyncPolicy::No {
+                    storage.sync_now();
+                }
+            })
+            .ok();
+        *self.syncer.lock() = handle;
+    }
+
+    /// Fsyncs the WAL now and records what it covered.
+    pub fn sync_now(&self) {
+        let target = self.wal.written.load(Ordering::Acquire);
+        if target <= self.wal.synced() {
+            return;
+        }
+        match self.db.flush_wal(true) {
+            Ok(()) => self.wal.mark_synced(target),
+            Err(e) => self.fail(format!("WAL fsync failed: {e}")),
+        }
+    }
+
+    fn fail(&self, why: String) {
+        tracing::error!(error = %why, "storage write failed; refusing writes until restart");
+        self.read_only.write().get_or_insert(why);
+    }
+
+    /// The reason writes are refused, if they are.
+    pub fn read_only_reason(&self) -> Option<String> {
+        self.read_only.read().clone()
+    }
+
+    /// Stops the syncer, fsyncs the WAL and flushes memtables. Call once at shutdown; the
+    /// database closes when the last `Arc` drops.
+    pub fn shutdown(&self) {
+        self.stopping.store(true, Ordering::Release);
+        self.wal.poke();
+        if let Some(h) = self.syncer.lock().take() {
+            let _ = h.join();
+        }
+        if let Err(e) = self.db.flush_wal(true) {
+            tracing::error!(error = %e, "final WAL sync failed");
+        }
+        for cf in Cf::ALL {
+            if let Some(h) = self.db.cf_handle(cf.name()) {
+                if let Err(e) = self.db.flush_cf(h) {
+                    tracing::warn!(cf = cf.name(), error = %e, "memtable flush at shutdown failed");
+                }
+            }
+        }
+    }
+
+    /// The data directory.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn cf(&self, cf: Cf) -> &ColumnFamily {
+        // Every family in `Cf::ALL` is opened (or created) by `open`, so the handle exists.
+        self.db.cf_handle(cf.name()).unwrap_or_else(|| unreachable!("column family {} is opened at start", cf.name()))
+    }
+
+    // ---- fsync policy -------------------------------------------------------------------------
+
+    /// The current `appendfsync` policy.
+    pub fn fsync_policy(&self) -> FsyncPolicy {
+        self.wal.policy()
+    }
+
+    /// Changes `appendfsync` at run time.
+    pub fn set_fsync_policy(&self, p: FsyncPolicy) {
+        self.wal.set_policy(p);
+    }
+
+    /// Sequence of the last committed batch.
+    pub fn written_seq(&self) -> u64 {
+        self.wal.written.load(Ordering::Acquire)
+    }
+
+    /// A receiver of the last fsynced sequence; `wait_for(|s| *s >= seq)` waits for durability.
+    pub fn synced_watch(&self) -> watch::Receiver<u64> {
+        self.wal.subscribe()
+    }
+
+    /// Whether a writer whose batch got `seq` must wait for an fsync before replying.
+    pub fn must_wait_for(&self, seq: u64) -> bool {
+        self.wal.policy() == FsyncPolicy::Always && self.wal.synced() < seq
+    }
+
+    /// WAL fsyncs performed since start.
+    pub fn fsync_count(&self) -> u64 {
+        self.wal.fsyncs.load(Ordering::Relaxed)
+    }
+
+    // ---- databases and counters ---------------------------------------------------------------
+
+    /// Number of logical databases.
+    pub fn databases(&self) -> usize {
+        self.keys.len()
+    }
+
+    /// The physical id behind logical database `db`, or None when out of range.
+    pub fn phys(&self, db: usize) -> Option<u16> {
+        self.db_map.read().get(db).copied()
+    }
+
+    /// Exact key count of a physical database (O(1)).
+    pub fn key_count(&self, phys: u16) -> u64 {
+        self.keys.get(phys as usize).map_or(0, |c| c.load(Ordering::Acquire).max(0) as u64)
+    }
+
+    /// Exact number of keys with a TTL in a physical database (O(1)).
+    pub fn volatile_count(&self, phys: u16) -> u64 {
+        self.volatile.get(phys as usize).map_or(0, |c| c.load(Ordering::Acquire).max(0) as u64)
+    }
+
+    /// Exact logical bytes of a physical database (O(1)).
+    pub fn data_bytes(&self, phys: u16) -> u64 {
+        self.bytes.get(phys as usize).map_or(0, |c| c.load(Ordering::Acquire).max(0) as u64)
+    }
+
+    /// Exact logical bytes of all databases.
+    pub fn total_data_bytes(&self) -> u64 {
+        (0..self.bytes.len() as u16).map(|d| self.data_bytes(d)).sum()
+    }
+
+    /// Swaps two logical databases by swapping their physical ids (O(1), durable). The caller
+    /// must hold off every other command while it runs.
+    pub fn swap_dbs(&self, a: usize, b: usize) -> Result<()> {
+        self.check_writable()?;
+        let mut map = self.db_map.write();
+        if a >= map.len() || b >= map.len() {
+            return Ok(());
+        }
+        let mut next = map.clone();
+        next.swap(a, b);
+        let raw: Vec<u8> = next.iter().flat_map(|d| d.to_be_bytes()).collect();
+        self.write(|wb| wb.put_cf(self.cf(Cf::Stats), stats::DB_MAP_KEY, raw))?;
+        *map = next;
+        Ok(())
+    }
+
+    // ---- reads --------------------------------------------------------------------------------
+
+    /// Reads and verifies a key's metadata record.
+    pub fn get(&self, phys: u16, key: &[u8]) -> Result<Option<Record>> {
+        match self.db.get_pinned_cf(self.cf(Cf::Meta), meta_key(phys, key))? {
+            Some(raw) => Record::decode(&raw).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    /// The logical size recorded in a key's ttl entry, if that entry exists.
+    pub fn ttl_entry(&self, phys: u16, expire_ms: u64, key: &[u8]) -> Result<Option<u64>> {
+        Ok(self.db.get_pinned_cf(self.cf(Cf::Ttl), ttl_key(phys, expire_ms, key))?.map(|v| parse_size_value(&v)))
+    }
+
+    /// Up to `limit` keys of `phys` in byte order, strictly after `after` (from the start when
+    /// None), with their records. Returns the keys and whether the range is exhausted.
+    pub fn scan(&self, phys: u16, after: Option<&[u8]>, limit: usize) -> Result<(Vec<(Bytes, Record)>, bool)> {
+        let start = match after {
+            Some(k) => {
+                let mut s = meta_key(phys, k);
+                s.push(0);
+                s
+            }
+            None => phys.to_be_bytes().to_vec(),
+        };
+        let mut ro = ReadOptions::default();
+        ro.set_iterate_upper_bound(db_end(phys));
+        let iter = self.db.iterator_cf_opt(self.cf(Cf::Meta), ro, IteratorMode::From(&start, Direction::Forward));
+        let mut out = Vec::new();
+        for item in iter {
+            let (k, v) = item?;
+            if out.len() == limit {
+                return Ok((out, false));
+            }
+            out.push((Bytes::copy_from_slice(&k[2..]), Record::decode(&v)?));
+        }
+        Ok((out, true))
+    }
+
+    /// The first key of `phys` at or after `from` (wrapping to the start), for RANDOMKEY.
+    pub fn key_at_or_after(&self, phys: u16, from: &[u8]) -> Result<Option<Bytes>> {
+        let mut ro = ReadOptions::default();
+        ro.set_iterate_upper_bound(db_end(phys));
+        let start = meta_key(phys, from);
+        let mut iter = self.db.iterator_cf_opt(self.cf(Cf::Meta), ro, IteratorMode::From(&start, Direction::Forward));
+        if let Some(item) = iter.next() {
+            return Ok(Some(Bytes::copy_from_slice(&item?.0[2..])));
+        }
+        Ok(self.scan(phys, None, 1)?.0.into_iter().next().map(|(k, _)| k))
+    }
+
+    /// Ttl entries of `phys` due at `now` or earlier: `(key, expire_ms, logical size)`.
+    pub fn due_ttl(&self, phys: u16, now: u64, limit: usize) -> Result<Vec<(Bytes, u64, u64)>> {
+        let mut ro = ReadOptions::default();
+        let mut upper = ttl_key(phys, now, b"");
+        upper.push(0xff);
+        ro.set_iterate_upper_bound(upper);
+        let start = phys.to_be_bytes();
+        let iter = self.db.iterator_cf_opt(self.cf(Cf::Ttl), ro, IteratorMode::From(&start, Direction::Forward));
+        let mut out = Vec::new();
+        for item in iter.take(limit) {
+            let (k, v) = item?;
+            if let Some((exp, key)) = split_ttl_key(&k) {
+                if exp <= now {
+                    out.push((Bytes::copy_from_slice(key), exp, parse_size_value(&v)));
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// Runs a manual compaction of every family (tests, and DEBUG-style operator use).
+    pub fn compact_all(&self) {
+        for cf in Cf::ALL {
+            self.db.compact_range_cf(self.cf(cf), None::<&[u8]>, None::<&[u8]>);
+        }
+    }
+
+    /// A RocksDB integer property of a family, e.g. `rocksdb.estimate-num-keys`.
+    pub fn property(&self, cf: Cf, name: &str) -> Option<u64> {
+        self.db.property_int_value_cf(self.cf(cf), name).ok().flatten()
+    }
+
+    /// Bytes held by the shared block cache.
+    pub fn block_cache_usage(&self) -> usize {
+        self.block_cache.get_usage()
+    }
+
+    // ---- writes -------------------------------------------------------------------------------
+
+    /// A new batch. The caller holds the locks of every key it touches until `commit` returns.
+    pub fn batch(&self) -> Batch<'_> {
+        Batch { s: self, wb: WriteBatch::default(), deltas: Vec::new(), clears: Vec::new() }
+    }
+
+    fn check_writable(&self) -> Result<()> {
+        match &*self.read_only.read() {
+            Some(why) => Err(StorageError::ReadOnly(why.clone())),
+            None => Ok(()),
+        }
+    }
+
+    fn write(&self, fill: impl FnOnce(&mut WriteBatch)) -> Result<u64> {
+        let mut wb = WriteBatch::default();
+        fill(&mut wb);
+        if let Err(e) = self.db.write_opt(wb, &WriteOptions::default()) {
+            self.fail(e.to_string());
+            return Err(e.into());
+        }
+        Ok(self.wal.note_write())
+    }
+}
+
+/// A write batch with the counter changes it implies. Nothing is visible until `commit`.
+pub struct Batch<'a> {
+    s: &'a Storage,
+    wb: WriteBatch,
+    /// Counter deltas per physical db: `(db, [keys, bytes, volatile])`.
+    deltas: Vec<(u16, [i64; 3])>,
+    /// Physical dbs this batch empties: their counters are reset, not adjusted.
+    clears: Vec<u16>,
+}
+
+impl Batch<'_> {
+    /// Writes `rec` under `key`, replacing `prev` (None: the key is new). `size` is the key's new
+    /// logical size. Keeps the ttl index and both counters in step.
+    pub fn put(&mut self, phys: u16, key: &[u8], rec: &Record, size: u64, prev: Option<Prev>) {
+        let s = self.s;
+        self.wb.put_cf(s.cf(Cf::Meta), meta_key(phys, key), rec.encode());
+        let (old_size, was_volatile) = match prev {
+            Some(p) => {
+                if p.expire_ms != 0 && (p.expire_ms != rec.expire_ms || p.size != size) {
+                    self.wb.delete_cf(s.cf(Cf::Ttl), ttl_key(phys, p.expire_ms, key));
+                }
+                (p.size as i64, p.expire_ms != 0)
+            }
+            None => (0, false),
+        };
+        if rec.expire_ms != 0 && prev.is_none_or(|p| p.expire_ms != rec.expire_ms || p.size != size) {
+            self.wb.put_cf(s.cf(Cf::Ttl), ttl_key(phys, rec.expire_ms, key), size_value(size));
+        }
+        let volatile = i64::from(rec.expire_ms != 0) - i64::from(was_volatile);
+        self.count(phys, [i64::from(prev.is_none()), size as i64 - old_size, volatile]);
+    }
+
+    /// Removes `key`, whose current state is `prev`.
+    pub fn delete(&mut self, phys: u16, key: &[u8], prev: Prev) {
+        let s = self.s;
+        self.wb.delete_cf(s.cf(Cf::Meta), meta_key(phys, key));
+        if prev.expire_ms != 0 {
+            self.wb.delete_cf(s.cf(Cf::Ttl), ttl_key(phys, prev.expire_ms, key));
+        }
+        self.count(phys, [-1, -(prev.size as i64), -i64::from(prev.expire_ms != 0)]);
+    }
+
+    /// Settles a ttl entry whose key the compaction filter already dropped: the entry goes and
+    /// the counters lose the key it stood for.
+    pub fn settle_orphan_ttl(&mut self, phys: u16, key: &[u8], expire_ms: u64, size: u64) {
+        self.wb.delete_cf(self.s.cf(Cf::Ttl), ttl_key(phys, expire_ms, key));
+        self.count(phys, [-1, -(size as i64), -1]);
+    }
+
+    /// Empties a physical database: two range deletes and two counter resets, O(1).
+    pub fn clear_db(&mut self, phys: u16) {
+        let s = self.s;
+        let (from, to) = (phys.to_be_bytes().to_vec(), db_end(phys));
+        for cf in [Cf::Meta, Cf::Sub, Cf::Score, Cf::Ttl] {
+            self.wb.delete_range_cf(s.cf(cf), &from, &to);
+        }
+        let stats = s.cf(Cf::Stats);
+        for k in [stats::keys_key(phys), stats::bytes_key(phys), stats::volatile_key(phys)] {
+            self.wb.put_cf(stats, k, 0i64.to_le_bytes());
+        }
+        self.deltas.retain(|(d, _)| *d != phys);
+        self.clears.push(phys);
+    }
+
+    fn count(&mut self, phys: u16, delta: [i64; 3]) {
+        match self.deltas.iter_mut().find(|(d, _)| *d == phys) {
+            Some((_, acc)) => acc.iter_mut().zip(delta).for_each(|(a, x)| *a += x),
+            None => self.deltas.push((phys, delta)),
+        }
+    }
+
+    fn counters(s: &Storage, d: u16) -> [(&AtomicI64, [u8; 3]); 3] {
+        let i = d as usize;
+        [(&s.keys[i], stats::keys_key(d)), (&s.bytes[i], stats::bytes_key(d)), (&s.volatile[i], stats::volatile_key(d))]
+    }
+
+    /// Whether the batch writes nothing.
+    pub fn is_empty(&self) -> bool {
+        self.wb.is_empty()
+    }
+
+    /// Appends the batch (with its counter merges) to the WAL and memtables, then updates the
+    /// in-memory counters. Returns the sequence to wait on under `appendfsync always`.
+    pub fn commit(mut self) -> Result<u64> {
+        let s = self.s;
+        s.check_writable()?;
+        if self.wb.is_empty() {
+            return Ok(s.written_seq());
+        }
+        let stats = s.cf(Cf::Stats);
+        self.deltas.retain(|(d, _)| (*d as usize) < s.keys.len());
+        for &(d, delta) in &self.deltas {
+            for ((_, key), x) in Self::counters(s, d).into_iter().zip(delta) {
+                if x != 0 {
+                    self.wb.merge_cf(stats, key, x.to_le_bytes());
+                }
+            }
+        }
+        let wb = std::mem::take(&mut self.wb);
+        if let Err(e) = s.db.write_opt(wb, &WriteOptions::default()) {
+            s.fail(e.to_string());
+            return Err(e.into());
+        }
+        for &d in &self.clears {
+            for (c, _) in Self::counters(s, d) {
+                c.store(0, Ordering::Release);
+            }
+        }
+        for &(d, delta) in &self.deltas {
+            for ((c, _), x) in Self::counters(s, d).into_iter().zip(delta) {
+                c.fetch_add(x, Ordering::AcqRel);
+            }
+        }
+        Ok(s.wal.note_write())
+    }
+}
+
+fn cf_options(cf: Cf, opts: &StorageOptions, cache: &Cache) -> Options {
+    let mut o = Options::default();
+    let mut table = BlockBasedOptions::default();
+    table.set_block_cache(cache);
+    table.set_bloom_filter(10.0, false);
+    table.set_cache_index_and_filter_blocks(true);
+    o.set_block_based_table_factory(&table);
+    o.set_write_buffer_size(opts.write_buffer_bytes);
+    o.set_compression_type(DBCompressionType::Lz4);
+    o.set_bottommost_compression_type(DBCompressionType::Zstd);
+    match cf {
+        Cf::Stats => o.set_merge_operator_associative("strata.add", stats::add_merge),
+        Cf::Meta => o.set_compaction_filter("strata.expired", |_level: u32, _key: &[u8], value: &[u8]| {
+            match codec::peek_expire(value) {
+                Some(exp) if exp != 0 && exp.saturating_add(FILTER_GRACE_MS) < now_ms() => {
+                    rocksdb::CompactionDecision::Remove
+                }
+                _ => rocksdb::CompactionDecision::Keep,
+            }
+        }),
+        _ => {}
+    }
+    o
+}
+
+#[cfg(test)]
+mod tests;

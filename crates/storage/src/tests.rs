@@ -1,0 +1,122 @@
+use super::*;
+
+fn open(dir: &Path) -> Arc<Storage> {
+    Storage::open(&StorageOptions::new(dir)).expect("open")
+}
+
+fn put_str(s: &Storage, db: u16, key: &[u8], val: &'static [u8], expire: u64, prev: Option<Prev>) -> Prev {
+    let rec = Record { kind: Kind::String, expire_ms: expire, body: Bytes::from_static(val) };
+    let size = (key.len() + val.len()) as u64;
+    let mut b = s.batch();
+    b.put(db, key, &rec, size, prev);
+    b.commit().expect("commit");
+    Prev { expire_ms: expire, size }
+}
+
+#[test]
+fn counters_follow_puts_and_deletes_and_survive_reopen() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let s = open(dir.path());
+    let p = put_str(&s, 0, b"a", b"xyz", 0, None);
+    let p = put_str(&s, 0, b"a", b"xy", 0, Some(p));
+    put_str(&s, 0, b"b", b"1", 0, None);
+    put_str(&s, 3, b"c", b"1", 0, None);
+    assert_eq!((s.key_count(0), s.data_bytes(0)), (2, 5));
+    let mut b = s.batch();
+    b.delete(0, b"a", p);
+    b.commit().expect("commit");
+    assert_eq!((s.key_count(0), s.data_bytes(0), s.key_count(3)), (1, 2, 1));
+    s.shutdown();
+    drop(s);
+    let s = open(dir.path());
+    assert_eq!((s.key_count(0), s.data_bytes(0), s.key_count(3), s.total_data_bytes()), (1, 2, 1, 4));
+    assert_eq!(s.get(0, b"b").expect("get").map(|r| r.body), Some(Bytes::from_static(b"1")));
+    assert_eq!(s.get(0, b"a").expect("get"), None);
+}
+
+#[test]
+fn ttl_index_tracks_expiry_changes() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let s = open(dir.path());
+    let p = put_str(&s, 1, b"k", b"v", 100, None);
+    assert_eq!(s.due_ttl(1, 1000, 10).expect("due").len(), 1);
+    let p = put_str(&s, 1, b"k", b"v", 2000, Some(p));
+    assert!(s.due_ttl(1, 1000, 10).expect("due").is_empty());
+    assert_eq!(s.due_ttl(1, 2000, 10).expect("due"), vec![(Bytes::from_static(b"k"), 2000, 2)]);
+    put_str(&s, 1, b"k", b"v", 0, Some(p));
+    assert!(s.due_ttl(1, u64::MAX - 1, 10).expect("due").is_empty());
+}
+
+#[test]
+fn clear_db_and_swap_are_exact_and_durable() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let s = open(dir.path());
+    put_str(&s, 0, b"a", b"1", 50, None);
+    put_str(&s, 1, b"b", b"1", 0, None);
+    s.swap_dbs(0, 1).expect("swap");
+    assert_eq!((s.phys(0), s.phys(1)), (Some(1), Some(0)));
+    let mut b = s.batch();
+    b.clear_db(0);
+    b.commit().expect("commit");
+    assert_eq!((s.key_count(0), s.data_bytes(0), s.key_count(1)), (0, 0, 1));
+    assert!(s.due_ttl(0, 100, 10).expect("due").is_empty());
+    put_str(&s, 0, b"z", b"1", 0, None);
+    drop(s);
+    let s = open(dir.path());
+    assert_eq!((s.phys(0), s.key_count(0), s.key_count(1)), (Some(1), 1, 1));
+}
+
+#[test]
+fn compaction_filter_drops_long_expired_records_and_ttl_entry_settles_counters() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let s = open(dir.path());
+    let old = now_ms() - 2 * FILTER_GRACE_MS;
+    put_str(&s, 0, b"gone", b"12345", old, None);
+    put_str(&s, 0, b"kept", b"1", 0, None);
+    s.compact_all();
+    assert_eq!(s.get(0, b"gone").expect("get"), None);
+    assert_eq!(s.key_count(0), 2, "the filter cannot touch counters");
+    let due = s.due_ttl(0, now_ms(), 10).expect("due");
+    assert_eq!(due, vec![(Bytes::from_static(b"gone"), old, 9)]);
+    let mut b = s.batch();
+    b.settle_orphan_ttl(0, b"gone", old, 9);
+    b.commit().expect("commit");
+    assert_eq!((s.key_count(0), s.data_bytes(0)), (1, 5));
+}
+
+#[test]
+fn scan_pages_through_one_db_only() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let s = open(dir.path());
+    for k in [&b"a"[..], b"b", b"c"] {
+        put_str(&s, 2, k, b"v", 0, None);
+    }
+    put_str(&s, 3, b"x", b"v", 0, None);
+    let (page, done) = s.scan(2, None, 2).expect("scan");
+    assert_eq!(page.iter().map(|(k, _)| k.clone()).collect::<Vec<_>>(), vec![Bytes::from_static(b"a"), Bytes::from_static(b"b")]);
+    assert!(!done);
+    let (page, done) = s.scan(2, Some(b"b"), 2).expect("scan");
+    assert_eq!(page.len(), 1);
+    assert!(done);
+    assert_eq!(s.key_at_or_after(2, b"bb").expect("rk"), Some(Bytes::from_static(b"c")));
+    assert_eq!(s.key_at_or_after(2, b"d").expect("rk"), Some(Bytes::from_static(b"a")));
+}
+
+#[test]
+fn always_policy_syncs_each_write() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut o = StorageOptions::new(dir.path());
+    o.fsync = FsyncPolicy::Always;
+    let s = Storage::open(&o).expect("open");
+    let rec = Record::string(Bytes::from_static(b"v"));
+    let mut b = s.batch();
+    b.put(0, b"k", &rec, 2, None);
+    let seq = b.commit().expect("commit");
+    let mut rx = s.synced_watch();
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    while *rx.borrow_and_update() < seq && std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    assert!(!s.must_wait_for(seq));
+    assert!(s.fsync_count() >= 1);
+}
