@@ -133,6 +133,6 @@ fn startup_does_not_load_the_data_set() {
     assert_eq!(info_field(&s, "tiering", "hot_keys"), "0", "nothing is loaded at start");
     assert_eq!(s.raw().cmd(&["DBSIZE"]), b":20000\r\n");
     assert_eq!(s.raw().cmd(&["TIER", "WHERE", "key:7"]), b"$4\r\ndisk\r\n");
-    assert_eq!(s.raw().cmd(&["GET", "key:7"]).len(), 107);
+    assert_eq!(s.raw().cmd(&["GET", "key:7"]).len(), 108);
     assert_eq!(s.raw().cmd(&["TIER", "WHERE", "key:7"]), b"$6\r\nmemory\r\n");
 }

@@ -49,6 +49,11 @@ fn command_errors_keep_the_connection() {
     assert_eq!(c.cmd(&["GET"]), b"-ERR wrong number of arguments for 'get' command\r\n");
     assert_eq!(c.cmd(&["SET", "k", "v", "EX", "-1"]), b"-ERR invalid expire time in 'set' command\r\n");
     assert_eq!(c.cmd(&["PING"]), b"+PONG\r\n");
+    let time = String::from_utf8_lossy(&c.cmd(&["TIME"])).into_owned();
+    assert!(time.starts_with("*2\r\n$10\r\n"), "{time}");
+    assert!(c.cmd(&["LASTSAVE"]).starts_with(b":"));
+    assert_eq!(c.cmd(&["QUIT"]), b"+OK\r\n");
+    assert!(c.closed(), "QUIT closes after its reply");
 }
 
 #[test]

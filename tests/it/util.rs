@@ -71,19 +71,26 @@ impl Server {
                 Kind::Redis => PathBuf::from("redis-server"),
             };
             let mut cmd = Command::new(program);
+            // A config file, like redis-server's, must come first.
+            let (file, flags) = match self.args.first() {
+                Some(f) if !f.starts_with("--") => (Some(f.clone()), &self.args[1..]),
+                _ => (None, &self.args[..]),
+            };
+            cmd.args(file);
             cmd.args(["--port", &port.to_string(), "--bind", "127.0.0.1"]);
             cmd.args(["--dir", &self.data_dir().to_string_lossy()]);
             std::fs::create_dir_all(self.data_dir()).expect("mkdir");
             if self.kind == Kind::Strata {
                 cmd.args(["--loglevel", "warning"]);
             }
-            cmd.args(&self.args);
+            cmd.args(flags);
             cmd.stdout(Stdio::null()).stderr(Stdio::null());
             let mut child = cmd.spawn().expect("spawn server");
             let deadline = Instant::now() + Duration::from_secs(20);
             while Instant::now() < deadline {
                 if let Ok(mut c) = Raw::try_connect(port) {
-                    if c.cmd(&["PING"]) == b"+PONG\r\n" {
+                    let pong = c.cmd(&["PING"]);
+                    if pong == b"+PONG\r\n" || pong.starts_with(b"-NOAUTH") {
                         self.port = port;
                         self.child = Some(child);
                         return;

@@ -700,13 +700,23 @@ fn encoding(rec: &Record) -> &'static str {
     }
 }
 
-/// Reads the key of an OBJECT subcommand, counting the lookup for INFO.
+/// Reads the key of an OBJECT subcommand without marking it used (Redis's `LOOKUP_NOTOUCH`), so
+/// that OBJECT never changes what OBJECT IDLETIME reports. Disk is authoritative (memory is never
+/// ahead of it), so the record is read from there and nothing is loaded into memory. Counts a
+/// keyspace hit or miss, as Redis does.
 fn object_lookup(ctx: &mut Ctx<'_>, args: &[Bytes]) -> Result<Option<Record>, CmdError> {
-    let db = ctx.db();
     let key = arg(args, 2)?;
-    let mut t = ctx.txn(args);
-    let rec = t.lookup(db, key)?;
-    ctx.commit(t)?;
+    let ks = ctx.ks;
+    let rec = match ks.storage().phys(ctx.db()) {
+        Some(phys) => ks.storage().get(phys, key)?.filter(|r| live(r, now_ms())),
+        None => None,
+    };
+    let counter = if rec.is_some() {
+        &ks.stats.hits
+    } else {
+        &ks.stats.misses
+    };
+    counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     Ok(rec)
 }
 
@@ -729,21 +739,16 @@ fn object_refcount(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
 /// `OBJECT IDLETIME key` → seconds since the key was last used while in memory (0 when it is
 /// on disk only), or nil. Reads without marking the key used, as Redis does.
 fn object_idletime(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
-    let db = ctx.db();
+    if object_lookup(ctx, args)?.is_none() {
+        return Ok(Reply::Null);
+    }
     let key = arg(args, 2)?;
     let ks = ctx.ks;
-    match ks.tier_of(db, key)? {
-        strata_keyspace::Tier::Absent => Ok(Reply::Null),
-        strata_keyspace::Tier::Disk => int(0),
-        strata_keyspace::Tier::Memory => {
-            let idle = ks
-                .storage()
-                .phys(db)
-                .and_then(|p| ks.hot().idle_secs(p, key))
-                .unwrap_or(0);
-            int(idle)
-        }
-    }
+    let idle = ks
+        .storage()
+        .phys(ctx.db())
+        .and_then(|p| ks.hot().idle_secs(p, key));
+    int(idle.unwrap_or(0))
 }
 
 /// `OBJECT FREQ key` → nil for a missing key, else Redis's error: there is no LFU policy.
@@ -1646,20 +1651,27 @@ mod tests {
     }
 
     #[test]
-    fn idletime_does_not_touch() {
+    fn object_does_not_touch_or_load() {
         let mut env = Env::new();
         set(&env, "k", "v");
+        let hits = env.ks.stats.hits.load(std::sync::atomic::Ordering::Relaxed);
         assert_eq!(env.run(&["OBJECT", "IDLETIME", "k"]), n(0));
+        assert_eq!(
+            env.ks.stats.hits.load(std::sync::atomic::Ordering::Relaxed),
+            hits + 1
+        );
         assert_eq!(
             env.ks.tier_of(0, b"k").expect("tier"),
             strata_keyspace::Tier::Memory
         );
         env.ks.drop_hot(Some(0), &[]);
         assert_eq!(env.run(&["OBJECT", "IDLETIME", "k"]), n(0));
+        assert_eq!(env.run(&["OBJECT", "ENCODING", "k"]), bulk("embstr"));
+        assert_eq!(env.run(&["OBJECT", "REFCOUNT", "k"]), n(1));
         assert_eq!(
             env.ks.tier_of(0, b"k").expect("tier"),
             strata_keyspace::Tier::Disk,
-            "IDLETIME loads nothing"
+            "OBJECT loads nothing"
         );
     }
 

@@ -1,6 +1,6 @@
 //! The STRING family: GET, SET and its variants (SETNX, SETEX, PSETEX, GETSET), MGET, MSET,
-//! MSETNX, GETDEL, GETEX, APPEND, STRLEN, GETRANGE, SUBSTR, SETRANGE, the integer counters, INCRBYFLOAT
-//! and LCS, with Redis 7's replies and error texts.
+//! MSETNX, GETDEL, GETEX, APPEND, STRLEN, GETRANGE, SUBSTR, SETRANGE, the integer counters,
+//! INCRBYFLOAT and LCS, with Redis 7's replies and error texts.
 //!
 //! Every handler parses its arguments first, then runs one keyspace transaction: it reads and
 //! type-checks the keys, stages writes only once nothing can fail any more, and commits. Where
@@ -502,7 +502,7 @@ fn mget(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
 /// The `key value` pairs of MSET / MSETNX; an odd count is an arity error.
 fn pairs<'a>(ctx: &Ctx<'_>, args: &'a [Bytes]) -> Result<Vec<(&'a Bytes, &'a Bytes)>, CmdError> {
     let rest = args.get(1..).unwrap_or_default();
-    if rest.is_empty() || rest.len() % 2 != 0 {
+    if rest.is_empty() || !rest.len().is_multiple_of(2) {
         return Err(arity(ctx));
     }
     Ok(rest
