@@ -17,7 +17,11 @@ static GLOBAL: Jemalloc = Jemalloc;
 )]
 struct Cli {
     /// An optional config file (redis.conf syntax), then `--config-key value` overrides.
-    #[arg(trailing_var_arg = true, allow_hyphen_values = true, value_name = "CONFIG] [--KEY VALUE")]
+    #[arg(
+        trailing_var_arg = true,
+        allow_hyphen_values = true,
+        value_name = "CONFIG] [--KEY VALUE"
+    )]
     args: Vec<String>,
 }
 

@@ -30,12 +30,22 @@ fn redis_crate_round_trips_in_both_modes() {
         drop_hot();
         let vals: Vec<Option<String>> = con.mget(&["greeting", "missing"]).expect("mget");
         assert_eq!(vals, vec![Some("hello".to_string()), None]);
-        let keys: Vec<String> = con.scan_match("g*").expect("scan").collect::<Result<_, _>>().expect("scan items");
+        let keys: Vec<String> = con
+            .scan_match("g*")
+            .expect("scan")
+            .collect::<Result<_, _>>()
+            .expect("scan items");
         assert_eq!(keys, vec!["greeting".to_string()]);
         let size: i64 = redis::cmd("DBSIZE").query(&mut con).expect("dbsize");
         assert_eq!(size, 3);
-        let err = con.incr::<_, _, i64>("greeting", 1).expect_err("not an integer");
-        assert!(err.to_string().contains("value is not an integer or out of range"), "{err}");
+        let err = con
+            .incr::<_, _, i64>("greeting", 1)
+            .expect_err("not an integer");
+        assert!(
+            err.to_string()
+                .contains("value is not an integer or out of range"),
+            "{err}"
+        );
     }
 }
 
@@ -53,7 +63,10 @@ fn redis_cli_works_unchanged() {
     assert_eq!(s.cli(&["GET", "k"]).trim(), "v v");
     let listed = s.cli(&["--scan", "--pattern", "*"]);
     assert_eq!(listed.trim(), "k");
-    assert_eq!(s.cli(&["CLIENT", "SETNAME", "x y"]).trim(), "ERR Client names cannot contain spaces, newlines or special characters.");
+    assert_eq!(
+        s.cli(&["CLIENT", "SETNAME", "x y"]).trim(),
+        "ERR Client names cannot contain spaces, newlines or special characters."
+    );
 }
 
 #[test]
@@ -63,8 +76,14 @@ fn client_list_kill_and_names() {
     let mut b = s.raw();
     assert_eq!(a.cmd(&["CLIENT", "SETNAME", "alpha"]), b"+OK\r\n");
     let list = String::from_utf8_lossy(&b.cmd(&["CLIENT", "LIST"])).into_owned();
-    assert!(list.contains("name=alpha") && list.contains("cmd=client|list"), "{list}");
-    let id = String::from_utf8_lossy(&a.cmd(&["CLIENT", "ID"])).trim().trim_start_matches(':').to_string();
+    assert!(
+        list.contains("name=alpha") && list.contains("cmd=client|list"),
+        "{list}"
+    );
+    let id = String::from_utf8_lossy(&a.cmd(&["CLIENT", "ID"]))
+        .trim()
+        .trim_start_matches(':')
+        .to_string();
     assert_eq!(b.cmd(&["CLIENT", "KILL", "ID", &id]), b":1\r\n");
     assert!(a.closed());
 }

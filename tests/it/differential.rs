@@ -11,7 +11,10 @@ use crate::util::{have_redis, Client, Server};
 /// difference.
 fn compare(scripts: &[Vec<Vec<String>>]) {
     // CI installs redis-server; a developer without it is told, not silently passed.
-    assert!(have_redis(), "redis-server is not installed: apt-get install -y redis-server");
+    assert!(
+        have_redis(),
+        "redis-server is not installed: apt-get install -y redis-server"
+    );
     let redis = Server::redis();
     let strata = Server::strata(&[]);
     let mut r = redis.client(false);
@@ -25,7 +28,10 @@ fn compare(scripts: &[Vec<Vec<String>>]) {
                 let args: Vec<&str> = cmd.iter().map(String::as_str).collect();
                 let want = unordered(&args, r.s(&args));
                 let got = unordered(&args, c.s(&args));
-                assert_eq!(got, want, "script {n} step {i} ({mode}): {args:?}\nscript: {script:?}");
+                assert_eq!(
+                    got, want,
+                    "script {n} step {i} ({mode}): {args:?}\nscript: {script:?}"
+                );
             }
         }
     }
@@ -38,9 +44,16 @@ fn unordered(args: &[&str], reply: String) -> String {
     }
     let mut lines: Vec<&str> = reply.split("\r\n").collect();
     let header = lines.remove(0);
-    let mut items: Vec<String> = lines.chunks(2).filter(|c| c.len() == 2).map(|c| c.join("\r\n")).collect();
+    let mut items: Vec<String> = lines
+        .chunks(2)
+        .filter(|c| c.len() == 2)
+        .map(|c| c.join("\r\n"))
+        .collect();
     items.sort();
-    format!("{header}\r\n{}", items.iter().map(|i| format!("{i}\r\n")).collect::<String>())
+    format!(
+        "{header}\r\n{}",
+        items.iter().map(|i| format!("{i}\r\n")).collect::<String>()
+    )
 }
 
 fn reset(c: &mut Client) {
@@ -49,57 +62,217 @@ fn reset(c: &mut Client) {
 }
 
 fn script(lines: &[&str]) -> Vec<Vec<String>> {
-    lines.iter().map(|l| l.split(' ').map(str::to_string).collect()).collect()
+    lines
+        .iter()
+        .map(|l| l.split(' ').map(str::to_string).collect())
+        .collect()
 }
 
 #[test]
 fn hand_written_sequences_match_redis() {
     compare(&[
         script(&[
-            "SET a 1", "GET a", "INCR a", "INCRBY a 10", "DECR a", "DECRBY a 3", "INCRBYFLOAT a 1.5", "GET a",
-            "APPEND a xyz", "INCR a", "STRLEN a", "GETRANGE a 0 2", "GETRANGE a -3 -1", "SETRANGE a 1 QQ", "GET a",
-            "SUBSTR a 0 -1", "GETSET a new", "GETDEL a", "GET a", "EXISTS a",
+            "SET a 1",
+            "GET a",
+            "INCR a",
+            "INCRBY a 10",
+            "DECR a",
+            "DECRBY a 3",
+            "INCRBYFLOAT a 1.5",
+            "GET a",
+            "APPEND a xyz",
+            "INCR a",
+            "STRLEN a",
+            "GETRANGE a 0 2",
+            "GETRANGE a -3 -1",
+            "SETRANGE a 1 QQ",
+            "GET a",
+            "SUBSTR a 0 -1",
+            "GETSET a new",
+            "GETDEL a",
+            "GET a",
+            "EXISTS a",
         ]),
         script(&[
-            "SET k v NX", "SET k v2 NX", "SET k v3 XX", "SET k v4 XX GET", "SET nokey v XX", "SET k v EX 0",
-            "SET k v PX -5", "SET k v EX 10 PX 10", "SET k v NX XX", "SET k v KEEPTTL EX 5", "SET k v EX 100",
-            "TTL k", "SET k w KEEPTTL", "TTL k", "SET k w", "TTL k", "SET k v GET", "SETNX k z", "SETNX k2 z",
-            "SETEX k3 0 v", "SETEX k3 100 v", "PSETEX k4 -1 v", "MSET a 1 b 2", "MSET a 1 b", "MGET a b nokey",
-            "MSETNX a 1 c 3", "MSETNX c 3 d 4", "GETEX a PERSIST", "GETEX a EX 100", "TTL a", "GETEX a PERSIST",
-            "TTL a", "GETEX a EX -1", "GETEX nokey",
+            "SET k v NX",
+            "SET k v2 NX",
+            "SET k v3 XX",
+            "SET k v4 XX GET",
+            "SET nokey v XX",
+            "SET k v EX 0",
+            "SET k v PX -5",
+            "SET k v EX 10 PX 10",
+            "SET k v NX XX",
+            "SET k v KEEPTTL EX 5",
+            "SET k v EX 100",
+            "TTL k",
+            "SET k w KEEPTTL",
+            "TTL k",
+            "SET k w",
+            "TTL k",
+            "SET k v GET",
+            "SETNX k z",
+            "SETNX k2 z",
+            "SETEX k3 0 v",
+            "SETEX k3 100 v",
+            "PSETEX k4 -1 v",
+            "MSET a 1 b 2",
+            "MSET a 1 b",
+            "MGET a b nokey",
+            "MSETNX a 1 c 3",
+            "MSETNX c 3 d 4",
+            "GETEX a PERSIST",
+            "GETEX a EX 100",
+            "TTL a",
+            "GETEX a PERSIST",
+            "TTL a",
+            "GETEX a EX -1",
+            "GETEX nokey",
         ]),
         script(&[
-            "SET n 9223372036854775807", "INCR n", "SET n -9223372036854775808", "DECR n", "DECRBY n -1",
-            "INCRBY n notanumber", "SET f 10.5", "INCRBYFLOAT f 0.1", "INCRBYFLOAT f -5.5", "INCRBYFLOAT f nan", "SET s abc",
-            "INCRBYFLOAT s 1", "INCR s", "SETRANGE s -1 x", "SETRANGE empty 0 \"\"", "EXISTS empty",
-            "SETRANGE pad 5 x", "GET pad", "LCS a b", "SET a ohmytext", "SET b mynewtext", "LCS a b", "LCS a b LEN",
-            "LCS a b IDX", "LCS a b IDX MINMATCHLEN 4 WITHMATCHLEN",
+            "SET n 9223372036854775807",
+            "INCR n",
+            "SET n -9223372036854775808",
+            "DECR n",
+            "DECRBY n -1",
+            "INCRBY n notanumber",
+            "SET f 10.5",
+            "INCRBYFLOAT f 0.1",
+            "INCRBYFLOAT f -5.5",
+            "INCRBYFLOAT f nan",
+            "SET s abc",
+            "INCRBYFLOAT s 1",
+            "INCR s",
+            "SETRANGE s -1 x",
+            "SETRANGE empty 0 \"\"",
+            "EXISTS empty",
+            "SETRANGE pad 5 x",
+            "GET pad",
+            "LCS a b",
+            "SET a ohmytext",
+            "SET b mynewtext",
+            "LCS a b",
+            "LCS a b LEN",
+            "LCS a b IDX",
+            "LCS a b IDX MINMATCHLEN 4 WITHMATCHLEN",
         ]),
         script(&[
-            "SET a 1", "SET b 2", "DEL a b c", "SET a 1", "EXISTS a a c", "TYPE a", "TYPE nokey", "EXPIRE a 100",
-            "TTL a", "PTTL nokey", "EXPIRE a 50 GT", "EXPIRE a 500 GT", "TTL a", "EXPIRE a 10 LT", "TTL a",
-            "EXPIRE a 10 NX", "EXPIRE a 20 XX GT", "EXPIRE a 10 NX XX", "EXPIRE a 10 GT LT", "EXPIRE a notint",
-            "PERSIST a", "PERSIST a", "TTL a", "EXPIRE a 10 XX", "EXPIRE a 100 NX", "EXPIRE a -1", "EXISTS a",
-            "SET t 1", "PEXPIREAT t 1", "EXISTS t", "SET t 1", "EXPIRETIME t", "EXPIRETIME nokey", "EXPIREAT t 99999999999",
-            "EXPIRETIME t", "PEXPIRETIME t",
+            "SET a 1",
+            "SET b 2",
+            "DEL a b c",
+            "SET a 1",
+            "EXISTS a a c",
+            "TYPE a",
+            "TYPE nokey",
+            "EXPIRE a 100",
+            "TTL a",
+            "PTTL nokey",
+            "EXPIRE a 50 GT",
+            "EXPIRE a 500 GT",
+            "TTL a",
+            "EXPIRE a 10 LT",
+            "TTL a",
+            "EXPIRE a 10 NX",
+            "EXPIRE a 20 XX GT",
+            "EXPIRE a 10 NX XX",
+            "EXPIRE a 10 GT LT",
+            "EXPIRE a notint",
+            "PERSIST a",
+            "PERSIST a",
+            "TTL a",
+            "EXPIRE a 10 XX",
+            "EXPIRE a 100 NX",
+            "EXPIRE a -1",
+            "EXISTS a",
+            "SET t 1",
+            "PEXPIREAT t 1",
+            "EXISTS t",
+            "SET t 1",
+            "EXPIRETIME t",
+            "EXPIRETIME nokey",
+            "EXPIREAT t 99999999999",
+            "EXPIRETIME t",
+            "PEXPIRETIME t",
         ]),
         script(&[
-            "SET a 1", "RENAME a b", "GET a", "GET b", "RENAME nokey x", "RENAMENX b b", "SET c 3", "RENAMENX b c",
-            "RENAMENX b d", "COPY d e", "COPY d e", "COPY d e REPLACE", "COPY d d", "COPY d e DB 1", "MOVE d 1",
-            "MOVE d 1", "EXISTS d", "SELECT 1", "GET d", "GET e", "MOVE e 0", "MOVE d 1", "SELECT 0", "MOVE nokey 1",
-            "DBSIZE", "TOUCH c e nokey", "RENAME c c", "UNLINK c e", "DBSIZE", "SELECT 99", "SWAPDB 0 1", "DBSIZE",
-            "FLUSHDB", "DBSIZE",
+            "SET a 1",
+            "RENAME a b",
+            "GET a",
+            "GET b",
+            "RENAME nokey x",
+            "RENAMENX b b",
+            "SET c 3",
+            "RENAMENX b c",
+            "RENAMENX b d",
+            "COPY d e",
+            "COPY d e",
+            "COPY d e REPLACE",
+            "COPY d d",
+            "COPY d e DB 1",
+            "MOVE d 1",
+            "MOVE d 1",
+            "EXISTS d",
+            "SELECT 1",
+            "GET d",
+            "GET e",
+            "MOVE e 0",
+            "MOVE d 1",
+            "SELECT 0",
+            "MOVE nokey 1",
+            "DBSIZE",
+            "TOUCH c e nokey",
+            "RENAME c c",
+            "UNLINK c e",
+            "DBSIZE",
+            "SELECT 99",
+            "SWAPDB 0 1",
+            "DBSIZE",
+            "FLUSHDB",
+            "DBSIZE",
         ]),
         script(&[
-            "SET a 1", "SET b 2", "SET c 3", "KEYS *", "KEYS [ab]", "KEYS ?", "KEYS nomatch*", "SET abc 1",
-            "KEYS a*c", "OBJECT ENCODING a", "SET long aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
-            "OBJECT ENCODING long", "SET s hello", "OBJECT ENCODING s", "OBJECT ENCODING nokey", "OBJECT REFCOUNT a",
-            "OBJECT FREQ a", "OBJECT NOPE a",
+            "SET a 1",
+            "SET b 2",
+            "SET c 3",
+            "KEYS *",
+            "KEYS [ab]",
+            "KEYS ?",
+            "KEYS nomatch*",
+            "SET abc 1",
+            "KEYS a*c",
+            "OBJECT ENCODING a",
+            "SET long aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+            "OBJECT ENCODING long",
+            "SET s hello",
+            "OBJECT ENCODING s",
+            "OBJECT ENCODING nokey",
+            "OBJECT REFCOUNT a",
+            "OBJECT FREQ a",
+            "OBJECT NOPE a",
         ]),
         script(&[
-            "PING", "PING hi", "ECHO x", "SELECT 16", "SELECT -1", "SELECT x", "FOO", "FOO bar baz", "GET",
-            "SET a", "CLIENT SETNAME my-app", "CLIENT GETNAME", "CLIENT NOPE", "CONFIG NOPE", "OBJECT", "HELLO 4",
-            "HELLO x", "AUTH x", "AUTH a b c", "DBSIZE", "FLUSHALL ASYNC", "FLUSHALL X",
+            "PING",
+            "PING hi",
+            "ECHO x",
+            "SELECT 16",
+            "SELECT -1",
+            "SELECT x",
+            "FOO",
+            "FOO bar baz",
+            "GET",
+            "SET a",
+            "CLIENT SETNAME my-app",
+            "CLIENT GETNAME",
+            "CLIENT NOPE",
+            "CONFIG NOPE",
+            "OBJECT",
+            "HELLO 4",
+            "HELLO x",
+            "AUTH x",
+            "AUTH a b c",
+            "DBSIZE",
+            "FLUSHALL ASYNC",
+            "FLUSHALL X",
         ]),
     ]);
 }
@@ -146,10 +319,20 @@ fn random_command(rng: &mut StdRng) -> Vec<String> {
         22 => vec!["MSETNX".into(), k, v, key(rng), w],
         23 => vec!["COPY".into(), k, key(rng)],
         24 => vec!["INCRBY".into(), k, v],
-        25 => vec!["SET".into(), k, v, ["NX", "XX", "GET", "KEEPTTL"][rng.random_range(0..4)].into()],
+        25 => vec![
+            "SET".into(),
+            k,
+            v,
+            ["NX", "XX", "GET", "KEEPTTL"][rng.random_range(0..4)].into(),
+        ],
         26 => vec!["DBSIZE".into()],
         27 => vec!["LCS".into(), k, key(rng)],
-        28 => vec!["GETEX".into(), k, "EX".into(), rng.random_range(100..200).to_string()],
+        28 => vec![
+            "GETEX".into(),
+            k,
+            "EX".into(),
+            rng.random_range(100..200).to_string(),
+        ],
         _ => vec!["SETEX".into(), k, v, w],
     };
     cmd
@@ -158,6 +341,8 @@ fn random_command(rng: &mut StdRng) -> Vec<String> {
 #[test]
 fn random_sequences_match_redis() {
     let mut rng = StdRng::seed_from_u64(0x5742_7a7a);
-    let scripts: Vec<Vec<Vec<String>>> = (0..40).map(|_| (0..60).map(|_| random_command(&mut rng)).collect()).collect();
+    let scripts: Vec<Vec<Vec<String>>> = (0..40)
+        .map(|_| (0..60).map(|_| random_command(&mut rng)).collect())
+        .collect();
     compare(&scripts);
 }

@@ -9,7 +9,10 @@ fn info_field(s: &Server, section: &str, field: &str) -> String {
     let raw = s.raw().cmd(&["INFO", section]);
     let text = String::from_utf8_lossy(&raw).into_owned();
     text.lines()
-        .find_map(|l| l.strip_prefix(&format!("{field}:")).map(|v| v.trim().to_string()))
+        .find_map(|l| {
+            l.strip_prefix(&format!("{field}:"))
+                .map(|v| v.trim().to_string())
+        })
         .unwrap_or_else(|| panic!("INFO {section} has no {field}: {text}"))
 }
 
@@ -31,16 +34,28 @@ fn acknowledged_writes_survive_kill9_under_always() {
             })
         })
         .collect();
-    let acked: Vec<String> = writers.into_iter().flat_map(|h| h.join().expect("writer")).collect();
-    let fsyncs: u64 = info_field(&s, "persistence", "wal_fsyncs").parse().expect("number");
-    assert!(fsyncs > 0 && fsyncs <= acked.len() as u64 + 10, "group commit: {fsyncs} fsyncs for {} writes", acked.len());
+    let acked: Vec<String> = writers
+        .into_iter()
+        .flat_map(|h| h.join().expect("writer"))
+        .collect();
+    let fsyncs: u64 = info_field(&s, "persistence", "wal_fsyncs")
+        .parse()
+        .expect("number");
+    assert!(
+        fsyncs > 0 && fsyncs <= acked.len() as u64 + 10,
+        "group commit: {fsyncs} fsyncs for {} writes",
+        acked.len()
+    );
     s.kill9();
     s.restart();
     let mut c = s.raw();
     for k in &acked {
         assert_ne!(c.cmd(&["GET", k]), b"$-1\r\n", "{k} lost after kill -9");
     }
-    assert_eq!(c.cmd(&["DBSIZE"]), format!(":{}\r\n", acked.len()).into_bytes());
+    assert_eq!(
+        c.cmd(&["DBSIZE"]),
+        format!(":{}\r\n", acked.len()).into_bytes()
+    );
 }
 
 #[test]
@@ -89,17 +104,28 @@ fn keys_expire_on_disk_without_being_touched() {
     let mut s = Server::strata(&[]);
     let mut c = s.raw();
     for i in 0..50 {
-        assert_eq!(c.cmd(&["SET", &format!("e{i}"), "v", "PX", "300"]), b"+OK\r\n");
+        assert_eq!(
+            c.cmd(&["SET", &format!("e{i}"), "v", "PX", "300"]),
+            b"+OK\r\n"
+        );
     }
     assert_eq!(c.cmd(&["SET", "keep", "v"]), b"+OK\r\n");
     s.restart();
     let deadline = Instant::now() + Duration::from_secs(10);
     let mut c = s.raw();
     while c.cmd(&["DBSIZE"]) != b":1\r\n" {
-        assert!(Instant::now() < deadline, "active expiry did not reach disk-only keys");
+        assert!(
+            Instant::now() < deadline,
+            "active expiry did not reach disk-only keys"
+        );
         std::thread::sleep(Duration::from_millis(50));
     }
-    assert!(info_field(&s, "stats", "expired_keys").parse::<u64>().expect("n") >= 50);
+    assert!(
+        info_field(&s, "stats", "expired_keys")
+            .parse::<u64>()
+            .expect("n")
+            >= 50
+    );
 }
 
 #[test]
@@ -123,16 +149,27 @@ fn startup_does_not_load_the_data_set() {
     let mut c = s.raw();
     let mut req = Vec::new();
     for i in 0..20_000 {
-        req.extend(crate::util::encode(&[b"SET", format!("key:{i}").as_bytes(), &[b'x'; 100]]));
+        req.extend(crate::util::encode(&[
+            b"SET",
+            format!("key:{i}").as_bytes(),
+            &[b'x'; 100],
+        ]));
     }
     c.send(&req);
     for _ in 0..20_000 {
         assert_eq!(c.reply(), b"+OK\r\n");
     }
     s.restart();
-    assert_eq!(info_field(&s, "tiering", "hot_keys"), "0", "nothing is loaded at start");
+    assert_eq!(
+        info_field(&s, "tiering", "hot_keys"),
+        "0",
+        "nothing is loaded at start"
+    );
     assert_eq!(s.raw().cmd(&["DBSIZE"]), b":20000\r\n");
     assert_eq!(s.raw().cmd(&["TIER", "WHERE", "key:7"]), b"$4\r\ndisk\r\n");
     assert_eq!(s.raw().cmd(&["GET", "key:7"]).len(), 108);
-    assert_eq!(s.raw().cmd(&["TIER", "WHERE", "key:7"]), b"$6\r\nmemory\r\n");
+    assert_eq!(
+        s.raw().cmd(&["TIER", "WHERE", "key:7"]),
+        b"$6\r\nmemory\r\n"
+    );
 }

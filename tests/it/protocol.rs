@@ -26,16 +26,36 @@ fn inline_commands_and_pipelining() {
 fn protocol_errors_answer_and_close_but_server_stays_up() {
     let s = Server::strata(&["--proto-max-bulk-len", "1mb"]);
     let cases: &[(&[u8], &[u8])] = &[
-        (b"*1\r\n$99999999999999999999\r\n", b"-ERR Protocol error: invalid bulk length\r\n"),
-        (b"*1\r\n$2000000\r\n", b"-ERR Protocol error: invalid bulk length\r\n"),
-        (b"*x\r\n", b"-ERR Protocol error: invalid multibulk length\r\n"),
-        (b"*1\r\n+PING\r\n", b"-ERR Protocol error: expected '$', got '+'\r\n"),
-        (b"SET \"a\r\n", b"-ERR Protocol error: unbalanced quotes in request\r\n"),
+        (
+            b"*1\r\n$99999999999999999999\r\n",
+            b"-ERR Protocol error: invalid bulk length\r\n",
+        ),
+        (
+            b"*1\r\n$2000000\r\n",
+            b"-ERR Protocol error: invalid bulk length\r\n",
+        ),
+        (
+            b"*x\r\n",
+            b"-ERR Protocol error: invalid multibulk length\r\n",
+        ),
+        (
+            b"*1\r\n+PING\r\n",
+            b"-ERR Protocol error: expected '$', got '+'\r\n",
+        ),
+        (
+            b"SET \"a\r\n",
+            b"-ERR Protocol error: unbalanced quotes in request\r\n",
+        ),
     ];
     for (input, want) in cases {
         let mut c = s.raw();
         c.send(input);
-        assert_eq!(c.reply(), want.to_vec(), "input {:?}", String::from_utf8_lossy(input));
+        assert_eq!(
+            c.reply(),
+            want.to_vec(),
+            "input {:?}",
+            String::from_utf8_lossy(input)
+        );
         assert!(c.closed(), "connection closes after a protocol error");
     }
     assert_eq!(s.raw().cmd(&["PING"]), b"+PONG\r\n");
@@ -45,9 +65,18 @@ fn protocol_errors_answer_and_close_but_server_stays_up() {
 fn command_errors_keep_the_connection() {
     let s = Server::strata(&[]);
     let mut c = s.raw();
-    assert_eq!(c.cmd(&["NOPE", "a"]), b"-ERR unknown command 'NOPE', with args beginning with: 'a' \r\n");
-    assert_eq!(c.cmd(&["GET"]), b"-ERR wrong number of arguments for 'get' command\r\n");
-    assert_eq!(c.cmd(&["SET", "k", "v", "EX", "-1"]), b"-ERR invalid expire time in 'set' command\r\n");
+    assert_eq!(
+        c.cmd(&["NOPE", "a"]),
+        b"-ERR unknown command 'NOPE', with args beginning with: 'a' \r\n"
+    );
+    assert_eq!(
+        c.cmd(&["GET"]),
+        b"-ERR wrong number of arguments for 'get' command\r\n"
+    );
+    assert_eq!(
+        c.cmd(&["SET", "k", "v", "EX", "-1"]),
+        b"-ERR invalid expire time in 'set' command\r\n"
+    );
     assert_eq!(c.cmd(&["PING"]), b"+PONG\r\n");
     let time = String::from_utf8_lossy(&c.cmd(&["TIME"])).into_owned();
     assert!(time.starts_with("*2\r\n$10\r\n"), "{time}");
@@ -64,7 +93,9 @@ fn garbage_never_kills_the_server() {
         let mut c = s.raw();
         let mut junk = Vec::new();
         for _ in 0..64 {
-            seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
             let b = (seed >> 33) as u8;
             junk.push(match b % 8 {
                 0 => b'*',

@@ -10,7 +10,10 @@ use std::time::{Duration, Instant};
 
 /// A free loopback port (bound, then released).
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("free port")
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("free port")
 }
 
 /// Which program a `Server` runs.
@@ -37,7 +40,11 @@ pub fn strata_bin() -> PathBuf {
 
 /// Whether redis-server is installed (the differential tests need it; CI installs it).
 pub fn have_redis() -> bool {
-    Command::new("redis-server").arg("--version").stdout(Stdio::null()).status().is_ok_and(|s| s.success())
+    Command::new("redis-server")
+        .arg("--version")
+        .stdout(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
 }
 
 impl Server {
@@ -53,7 +60,13 @@ impl Server {
 
     pub fn start(kind: Kind, extra: &[&str]) -> Server {
         let dir = tempfile::tempdir().expect("tempdir");
-        let mut s = Server { kind, port: 0, dir, args: extra.iter().map(|s| s.to_string()).collect(), child: None };
+        let mut s = Server {
+            kind,
+            port: 0,
+            dir,
+            args: extra.iter().map(|s| s.to_string()).collect(),
+            child: None,
+        };
         s.spawn();
         s
     }
@@ -118,7 +131,9 @@ impl Server {
     /// SIGTERM and wait for a clean exit; returns the exit status.
     pub fn stop(&mut self) -> std::process::ExitStatus {
         let mut c = self.child.take().expect("running");
-        let _ = Command::new("kill").args(["-TERM", &c.id().to_string()]).status();
+        let _ = Command::new("kill")
+            .args(["-TERM", &c.id().to_string()])
+            .status();
         let deadline = Instant::now() + Duration::from_secs(20);
         loop {
             if let Ok(Some(st)) = c.try_wait() {
@@ -159,7 +174,10 @@ impl Server {
 
     /// A client; in cold mode the memory tier is dropped before every command.
     pub fn client(&self, cold: bool) -> Client {
-        Client { main: self.raw(), admin: cold.then(|| self.raw()) }
+        Client {
+            main: self.raw(),
+            admin: cold.then(|| self.raw()),
+        }
     }
 
     pub fn redis_conn(&self) -> redis::Connection {
@@ -207,7 +225,10 @@ impl Raw {
         let s = TcpStream::connect(("127.0.0.1", port))?;
         s.set_read_timeout(Some(Duration::from_secs(30)))?;
         s.set_nodelay(true)?;
-        Ok(Raw { r: BufReader::new(s.try_clone()?), w: s })
+        Ok(Raw {
+            r: BufReader::new(s.try_clone()?),
+            w: s,
+        })
     }
 
     pub fn send(&mut self, bytes: &[u8]) {

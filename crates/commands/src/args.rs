@@ -50,7 +50,11 @@ pub fn parse_f64(b: &[u8]) -> Result<f64, CmdError> {
 /// `parse_f64` without the error.
 pub fn parse_f64_opt(b: &[u8]) -> Option<f64> {
     let s = std::str::from_utf8(b).ok()?;
-    if s.is_empty() || s.len() > 5000 || s.starts_with(|c: char| c.is_ascii_whitespace()) || s.ends_with(|c: char| c.is_ascii_whitespace()) {
+    if s.is_empty()
+        || s.len() > 5000
+        || s.starts_with(|c: char| c.is_ascii_whitespace())
+        || s.ends_with(|c: char| c.is_ascii_whitespace())
+    {
         return None;
     }
     let v: f64 = s.parse().ok()?;
@@ -90,8 +94,23 @@ mod tests {
         assert_eq!(parse_i64_opt(b"0"), Some(0));
         assert_eq!(parse_i64_opt(b"-9223372036854775808"), Some(i64::MIN));
         assert_eq!(parse_i64_opt(b"9223372036854775807"), Some(i64::MAX));
-        for bad in [&b"9223372036854775808"[..], b"+1", b" 1", b"01", b"-0", b"", b"-", b"1a", b"1.0"] {
-            assert_eq!(parse_i64_opt(bad), None, "{:?}", String::from_utf8_lossy(bad));
+        for bad in [
+            &b"9223372036854775808"[..],
+            b"+1",
+            b" 1",
+            b"01",
+            b"-0",
+            b"",
+            b"-",
+            b"1a",
+            b"1.0",
+        ] {
+            assert_eq!(
+                parse_i64_opt(bad),
+                None,
+                "{:?}",
+                String::from_utf8_lossy(bad)
+            );
         }
     }
 

@@ -89,7 +89,9 @@ fn hello(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
             .ok_or_else(|| CmdError::err("Protocol version is not an integer or out of range"))?;
         if ver != 2 {
             // RESP3 is not spoken yet; Redis answers versions it lacks with NOPROTO.
-            return Err(CmdError::Other("NOPROTO unsupported protocol version".into()));
+            return Err(CmdError::Other(
+                "NOPROTO unsupported protocol version".into(),
+            ));
         }
         i = 2;
     }
@@ -103,7 +105,10 @@ fn hello(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
             name = Some(valid_name(&args[i + 1])?);
             i += 2;
         } else {
-            return Err(CmdError::err(format!("Syntax error in HELLO option '{}'", text(&args[i]))));
+            return Err(CmdError::err(format!(
+                "Syntax error in HELLO option '{}'",
+                text(&args[i])
+            )));
         }
     }
     if !ctx.session.authenticated {
@@ -134,7 +139,9 @@ fn hello(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
 /// Redis allows names of printable ASCII without spaces; an empty name clears it.
 fn valid_name(n: &Bytes) -> Result<Option<Bytes>, CmdError> {
     if n.iter().any(|&c| !(b'!'..=b'~').contains(&c)) {
-        return Err(CmdError::err("Client names cannot contain spaces, newlines or special characters."));
+        return Err(CmdError::err(
+            "Client names cannot contain spaces, newlines or special characters.",
+        ));
     }
     Ok(if n.is_empty() { None } else { Some(n.clone()) })
 }
@@ -161,7 +168,10 @@ fn client_list(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     while i < args.len() {
         if is(&args[i], "TYPE") && i + 1 < args.len() {
             let t = &args[i + 1];
-            if !["normal", "master", "replica", "pubsub", "slave"].iter().any(|k| is(t, k)) {
+            if !["normal", "master", "replica", "pubsub", "slave"]
+                .iter()
+                .any(|k| is(t, k))
+            {
                 return Err(CmdError::err(format!("Unknown client type '{}'", text(t))));
             }
             if !is(t, "normal") {
@@ -194,16 +204,25 @@ fn client_info(ctx: &mut Ctx<'_>, _: &[Bytes]) -> CmdResult {
 /// `CLIENT KILL ip:port` or `CLIENT KILL <ID id|ADDR ip:port|LADDR ip:port|USER name|SKIPME yes/no> ...`
 fn client_kill(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     if args.len() == 3 {
-        let f = KillFilter { addr: Some(text(&args[2])), skip_me: false, ..Default::default() };
+        let f = KillFilter {
+            addr: Some(text(&args[2])),
+            skip_me: false,
+            ..Default::default()
+        };
         return match ctx.host.client_kill(ctx.session.id, &f) {
             0 => Err(CmdError::err("No such client")),
             _ => Ok(Reply::ok()),
         };
     }
-    let mut f = KillFilter { skip_me: true, ..Default::default() };
+    let mut f = KillFilter {
+        skip_me: true,
+        ..Default::default()
+    };
     let mut i = 2;
     while i < args.len() {
-        let Some(v) = args.get(i + 1) else { return Err(CmdError::Syntax) };
+        let Some(v) = args.get(i + 1) else {
+            return Err(CmdError::Syntax);
+        };
         let key = &args[i];
         if is(key, "ID") {
             match parse_i64_opt(v) {
@@ -262,7 +281,10 @@ fn client_setinfo(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     } else if is(&args[2], "LIB-VER") {
         ctx.session.lib_ver = Some(v.clone());
     } else {
-        return Err(CmdError::err(format!("Unrecognized option '{}'", text(&args[2]))));
+        return Err(CmdError::err(format!(
+            "Unrecognized option '{}'",
+            text(&args[2])
+        )));
     }
     Ok(Reply::ok())
 }
@@ -295,31 +317,184 @@ fn client_help(_: &mut Ctx<'_>, _: &[Bytes]) -> CmdResult {
 
 /// A HELP reply: an array of status lines.
 pub(crate) fn help(lines: &[&'static str]) -> CmdResult {
-    Ok(Reply::Array(lines.iter().map(|&l| Reply::simple(l)).collect()))
+    Ok(Reply::Array(
+        lines.iter().map(|&l| Reply::simple(l)).collect(),
+    ))
 }
 
 static CLIENT: &[CommandDef] = &[
-    cmd("client|id", 2, LOADING | STALE, Keys::NONE, "connection", "5.0.0", "Returns the unique client ID of the connection.", client_id),
-    cmd("client|setname", 3, LOADING | STALE, Keys::NONE, "connection", "2.6.9", "Sets the connection name.", client_setname),
-    cmd("client|getname", 2, LOADING | STALE, Keys::NONE, "connection", "2.6.9", "Returns the name of the connection.", client_getname),
-    cmd("client|list", -2, ADMIN | NOSCRIPT | LOADING | STALE, Keys::NONE, "connection", "2.4.0", "Lists open connections.", client_list),
-    cmd("client|info", 2, LOADING | STALE, Keys::NONE, "connection", "6.2.0", "Returns information about the connection.", client_info),
-    cmd("client|kill", -3, ADMIN | NOSCRIPT | LOADING | STALE, Keys::NONE, "connection", "2.4.0", "Terminates open connections.", client_kill),
-    cmd("client|no-evict", 3, ADMIN | NOSCRIPT | LOADING | STALE, Keys::NONE, "connection", "7.0.0", "Sets the client eviction mode of the connection.", client_no_evict),
-    cmd("client|setinfo", 4, LOADING | STALE, Keys::NONE, "connection", "7.2.0", "Sets information specific to the client or connection.", client_setinfo),
-    cmd("client|help", 2, LOADING | STALE, Keys::NONE, "connection", "5.0.0", "Returns helpful text about the different subcommands.", client_help),
+    cmd(
+        "client|id",
+        2,
+        LOADING | STALE,
+        Keys::NONE,
+        "connection",
+        "5.0.0",
+        "Returns the unique client ID of the connection.",
+        client_id,
+    ),
+    cmd(
+        "client|setname",
+        3,
+        LOADING | STALE,
+        Keys::NONE,
+        "connection",
+        "2.6.9",
+        "Sets the connection name.",
+        client_setname,
+    ),
+    cmd(
+        "client|getname",
+        2,
+        LOADING | STALE,
+        Keys::NONE,
+        "connection",
+        "2.6.9",
+        "Returns the name of the connection.",
+        client_getname,
+    ),
+    cmd(
+        "client|list",
+        -2,
+        ADMIN | NOSCRIPT | LOADING | STALE,
+        Keys::NONE,
+        "connection",
+        "2.4.0",
+        "Lists open connections.",
+        client_list,
+    ),
+    cmd(
+        "client|info",
+        2,
+        LOADING | STALE,
+        Keys::NONE,
+        "connection",
+        "6.2.0",
+        "Returns information about the connection.",
+        client_info,
+    ),
+    cmd(
+        "client|kill",
+        -3,
+        ADMIN | NOSCRIPT | LOADING | STALE,
+        Keys::NONE,
+        "connection",
+        "2.4.0",
+        "Terminates open connections.",
+        client_kill,
+    ),
+    cmd(
+        "client|no-evict",
+        3,
+        ADMIN | NOSCRIPT | LOADING | STALE,
+        Keys::NONE,
+        "connection",
+        "7.0.0",
+        "Sets the client eviction mode of the connection.",
+        client_no_evict,
+    ),
+    cmd(
+        "client|setinfo",
+        4,
+        LOADING | STALE,
+        Keys::NONE,
+        "connection",
+        "7.2.0",
+        "Sets information specific to the client or connection.",
+        client_setinfo,
+    ),
+    cmd(
+        "client|help",
+        2,
+        LOADING | STALE,
+        Keys::NONE,
+        "connection",
+        "5.0.0",
+        "Returns helpful text about the different subcommands.",
+        client_help,
+    ),
 ];
 
 /// The connection family's registration block.
 pub static COMMANDS: &[CommandDef] = &[
-    cmd("ping", -1, FAST, Keys::NONE, "connection", "1.0.0", "Returns the server's liveliness response.", ping),
-    cmd("echo", 2, FAST, Keys::NONE, "connection", "1.0.0", "Returns the given string.", echo),
-    cmd("quit", -1, ALLOW_BUSY | NOSCRIPT | LOADING | STALE | FAST | NO_AUTH, Keys::NONE, "connection", "1.0.0", "Closes the connection.", quit),
-    cmd("reset", 1, NOSCRIPT | LOADING | STALE | FAST | NO_AUTH, Keys::NONE, "connection", "6.2.0", "Resets the connection.", reset),
-    cmd("select", 2, LOADING | STALE | FAST, Keys::NONE, "connection", "1.0.0", "Changes the selected database.", select),
-    cmd("auth", -2, NOSCRIPT | LOADING | STALE | FAST | NO_AUTH, Keys::NONE, "connection", "1.0.0", "Authenticates the connection.", auth),
-    cmd("hello", -1, NOSCRIPT | LOADING | STALE | FAST | NO_AUTH, Keys::NONE, "connection", "6.0.0", "Handshakes with the Redis server.", hello),
-    container("client", 0, "connection", "2.4.0", "A container for client connection commands.", CLIENT),
+    cmd(
+        "ping",
+        -1,
+        FAST,
+        Keys::NONE,
+        "connection",
+        "1.0.0",
+        "Returns the server's liveliness response.",
+        ping,
+    ),
+    cmd(
+        "echo",
+        2,
+        FAST,
+        Keys::NONE,
+        "connection",
+        "1.0.0",
+        "Returns the given string.",
+        echo,
+    ),
+    cmd(
+        "quit",
+        -1,
+        ALLOW_BUSY | NOSCRIPT | LOADING | STALE | FAST | NO_AUTH,
+        Keys::NONE,
+        "connection",
+        "1.0.0",
+        "Closes the connection.",
+        quit,
+    ),
+    cmd(
+        "reset",
+        1,
+        NOSCRIPT | LOADING | STALE | FAST | NO_AUTH,
+        Keys::NONE,
+        "connection",
+        "6.2.0",
+        "Resets the connection.",
+        reset,
+    ),
+    cmd(
+        "select",
+        2,
+        LOADING | STALE | FAST,
+        Keys::NONE,
+        "connection",
+        "1.0.0",
+        "Changes the selected database.",
+        select,
+    ),
+    cmd(
+        "auth",
+        -2,
+        NOSCRIPT | LOADING | STALE | FAST | NO_AUTH,
+        Keys::NONE,
+        "connection",
+        "1.0.0",
+        "Authenticates the connection.",
+        auth,
+    ),
+    cmd(
+        "hello",
+        -1,
+        NOSCRIPT | LOADING | STALE | FAST | NO_AUTH,
+        Keys::NONE,
+        "connection",
+        "6.0.0",
+        "Handshakes with the Redis server.",
+        hello,
+    ),
+    container(
+        "client",
+        0,
+        "connection",
+        "2.4.0",
+        "A container for client connection commands.",
+        CLIENT,
+    ),
 ];
 
 #[cfg(test)]
@@ -332,19 +507,40 @@ mod tests {
         let mut env = Env::new();
         assert_eq!(env.run(&["PING"]), Reply::simple("PONG"));
         assert_eq!(env.run(&["ping", "hi"]), bulk("hi"));
-        assert_eq!(env.run(&["PING", "a", "b"]), err("ERR wrong number of arguments for 'ping' command"));
+        assert_eq!(
+            env.run(&["PING", "a", "b"]),
+            err("ERR wrong number of arguments for 'ping' command")
+        );
         assert_eq!(env.run(&["ECHO", "x"]), bulk("x"));
         assert_eq!(env.run(&["SELECT", "15"]), ok());
-        assert_eq!(env.run(&["SELECT", "16"]), err("ERR DB index is out of range"));
-        assert_eq!(env.run(&["SELECT", "x"]), err("ERR value is not an integer or out of range"));
-        assert_eq!(env.run(&["CLIENT", "SETNAME", "a b"]), err("ERR Client names cannot contain spaces, newlines or special characters."));
+        assert_eq!(
+            env.run(&["SELECT", "16"]),
+            err("ERR DB index is out of range")
+        );
+        assert_eq!(
+            env.run(&["SELECT", "x"]),
+            err("ERR value is not an integer or out of range")
+        );
+        assert_eq!(
+            env.run(&["CLIENT", "SETNAME", "a b"]),
+            err("ERR Client names cannot contain spaces, newlines or special characters.")
+        );
         assert_eq!(env.run(&["CLIENT", "SETNAME", "app"]), ok());
         assert_eq!(env.run(&["CLIENT", "GETNAME"]), bulk("app"));
-        assert_eq!(env.run(&["CLIENT", "NOPE"]), err("ERR unknown subcommand 'NOPE'. Try CLIENT HELP."));
-        assert_eq!(env.run(&["CLIENT", "GETNAME", "x"]), err("ERR wrong number of arguments for 'client|getname' command"));
+        assert_eq!(
+            env.run(&["CLIENT", "NOPE"]),
+            err("ERR unknown subcommand 'NOPE'. Try CLIENT HELP.")
+        );
+        assert_eq!(
+            env.run(&["CLIENT", "GETNAME", "x"]),
+            err("ERR wrong number of arguments for 'client|getname' command")
+        );
         assert_eq!(env.run(&["RESET"]), Reply::simple("RESET"));
         assert_eq!(env.run(&["CLIENT", "GETNAME"]), Reply::Null);
-        assert_eq!(env.run(&["HELLO", "3"]), err("NOPROTO unsupported protocol version"));
+        assert_eq!(
+            env.run(&["HELLO", "3"]),
+            err("NOPROTO unsupported protocol version")
+        );
         assert!(matches!(env.run(&["HELLO", "2"]), Reply::Array(a) if a.len() == 14));
         assert_eq!(env.run(&["AUTH", "x"]), err("ERR AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?"));
     }

@@ -121,7 +121,13 @@ impl<'a> Ctx<'a> {
     /// Locks the keys the table says `args` carries, in the selected database.
     pub fn txn(&self, args: &[Bytes]) -> Txn<'a> {
         let db = self.session.db;
-        let keys: Vec<(usize, &[u8])> = self.cmd.keys.of(args).into_iter().map(|k| (db, &k[..])).collect();
+        let keys: Vec<(usize, &[u8])> = self
+            .cmd
+            .keys
+            .of(args)
+            .into_iter()
+            .map(|k| (db, &k[..]))
+            .collect();
         self.ks.txn(&keys)
     }
 
@@ -134,7 +140,8 @@ impl<'a> Ctx<'a> {
 
     /// Parses a database index argument.
     pub fn db_index(&self, arg: &[u8]) -> Result<usize, CmdError> {
-        let n = crate::args::parse_i64_opt(arg).ok_or_else(|| CmdError::err("value is not an integer or out of range"))?;
+        let n = crate::args::parse_i64_opt(arg)
+            .ok_or_else(|| CmdError::err("value is not an integer or out of range"))?;
         if n < 0 || n as usize >= self.ks.databases() {
             return Err(CmdError::DbIndexOutOfRange);
         }

@@ -74,7 +74,11 @@ impl CmdError {
 
     /// The error code: the first word of the text (for INFO errorstats).
     pub fn code(&self) -> String {
-        self.to_string().split(' ').next().unwrap_or("ERR").to_string()
+        self.to_string()
+            .split(' ')
+            .next()
+            .unwrap_or("ERR")
+            .to_string()
     }
 }
 

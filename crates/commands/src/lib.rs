@@ -33,7 +33,9 @@ pub fn unknown_command(args: &[Bytes]) -> CmdError {
         }
         rest.push_str(&format!("'{}' ", clip(a)));
     }
-    CmdError::Other(format!("ERR unknown command '{name}', with args beginning with: {rest}"))
+    CmdError::Other(format!(
+        "ERR unknown command '{name}', with args beginning with: {rest}"
+    ))
 }
 
 /// Resolves a command and checks its arity and the client's right to run it. Errors are the
@@ -51,12 +53,23 @@ pub fn resolve(session: &Session, args: &[Bytes]) -> Result<&'static CommandDef,
 }
 
 /// Runs one request and returns its reply. Never panics on client input.
-pub fn execute(ks: &strata_keyspace::Keyspace, session: &mut Session, host: &dyn Host, args: &[Bytes]) -> (Reply, u64) {
+pub fn execute(
+    ks: &strata_keyspace::Keyspace,
+    session: &mut Session,
+    host: &dyn Host,
+    args: &[Bytes],
+) -> (Reply, u64) {
     let def = match resolve(session, args) {
         Ok(d) => d,
         Err(e) => return (e.reply(), 0),
     };
-    let mut ctx = Ctx { ks, session, host, cmd: def, write_seq: 0 };
+    let mut ctx = Ctx {
+        ks,
+        session,
+        host,
+        cmd: def,
+        write_seq: 0,
+    };
     let reply = match (def.handler)(&mut ctx, args) {
         Ok(r) => r,
         Err(e) => e.reply(),
@@ -71,7 +84,9 @@ pub(crate) fn dispatch_sub(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     let parent = ctx.cmd;
     let sub = &args[1];
     let found = parent.subcommands.iter().find(|c| {
-        c.name.split_once('|').is_some_and(|(_, s)| sub.eq_ignore_ascii_case(s.as_bytes()))
+        c.name
+            .split_once('|')
+            .is_some_and(|(_, s)| sub.eq_ignore_ascii_case(s.as_bytes()))
     });
     let Some(def) = found else {
         return Err(CmdError::UnknownSubcommand {

@@ -14,7 +14,10 @@ use crate::error::{CmdError, CmdResult};
 use crate::table::{self, cmd, container, flags, flags::*, CommandDef, Keys};
 
 fn info(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
-    let sections: Vec<String> = args[1..].iter().map(|a| text(a).to_ascii_lowercase()).collect();
+    let sections: Vec<String> = args[1..]
+        .iter()
+        .map(|a| text(a).to_ascii_lowercase())
+        .collect();
     Ok(Reply::bulk(ctx.host.info(&sections)))
 }
 
@@ -65,7 +68,9 @@ fn swapdb(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
 }
 
 fn time(_: &mut Ctx<'_>, _: &[Bytes]) -> CmdResult {
-    let d = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
+    let d = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default();
     Ok(Reply::Array(vec![
         Reply::bulk(d.as_secs().to_string()),
         Reply::bulk(d.subsec_micros().to_string()),
@@ -74,18 +79,27 @@ fn time(_: &mut Ctx<'_>, _: &[Bytes]) -> CmdResult {
 
 fn lastsave(_: &mut Ctx<'_>, _: &[Bytes]) -> CmdResult {
     // Every write is durable on commit; "last save" is now.
-    let d = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
+    let d = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default();
     crate::int(d.as_secs())
 }
 
 // ---- COMMAND ------------------------------------------------------------------------------------
 
 fn flag_names(c: &CommandDef) -> Reply {
-    Reply::Array(flags::NAMES.iter().filter(|(f, _)| c.has(*f)).map(|&(_, n)| Reply::simple(n)).collect())
+    Reply::Array(
+        flags::NAMES
+            .iter()
+            .filter(|(f, _)| c.has(*f))
+            .map(|&(_, n)| Reply::simple(n))
+            .collect(),
+    )
 }
 
 fn command_info_of(c: &CommandDef) -> Reply {
-    let simple_all = |v: Vec<&'static str>| Reply::Array(v.into_iter().map(Reply::simple).collect());
+    let simple_all =
+        |v: Vec<&'static str>| Reply::Array(v.into_iter().map(Reply::simple).collect());
     Reply::Array(vec![
         Reply::bulk(c.name),
         Reply::Int(c.arity as i64),
@@ -112,7 +126,10 @@ fn command_docs_of(c: &CommandDef) -> Reply {
     if !c.subcommands.is_empty() {
         v.push(Reply::bulk("subcommands"));
         v.push(Reply::Array(
-            c.subcommands.iter().flat_map(|s| [Reply::bulk(s.name), command_docs_of(s)]).collect(),
+            c.subcommands
+                .iter()
+                .flat_map(|s| [Reply::bulk(s.name), command_docs_of(s)])
+                .collect(),
         ));
     }
     Reply::Array(v)
@@ -120,7 +137,9 @@ fn command_docs_of(c: &CommandDef) -> Reply {
 
 fn command(_: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     if args.len() == 1 {
-        return Ok(Reply::Array(table::all().into_iter().map(command_info_of).collect()));
+        return Ok(Reply::Array(
+            table::all().into_iter().map(command_info_of).collect(),
+        ));
     }
     // Subcommands are routed by the container; a bare COMMAND has its own handler.
     Err(CmdError::Syntax)
@@ -132,9 +151,16 @@ fn command_count(_: &mut Ctx<'_>, _: &[Bytes]) -> CmdResult {
 
 fn command_info(_: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     if args.len() == 2 {
-        return Ok(Reply::Array(table::all().into_iter().map(command_info_of).collect()));
+        return Ok(Reply::Array(
+            table::all().into_iter().map(command_info_of).collect(),
+        ));
     }
-    Ok(Reply::Array(args[2..].iter().map(|n| table::lookup(n).map_or(Reply::NullArray, command_info_of)).collect()))
+    Ok(Reply::Array(
+        args[2..]
+            .iter()
+            .map(|n| table::lookup(n).map_or(Reply::NullArray, command_info_of))
+            .collect(),
+    ))
 }
 
 fn command_docs(_: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
@@ -143,7 +169,11 @@ fn command_docs(_: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     } else {
         args[2..].iter().filter_map(|n| table::lookup(n)).collect()
     };
-    Ok(Reply::Array(defs.into_iter().flat_map(|c| [Reply::bulk(c.name), command_docs_of(c)]).collect()))
+    Ok(Reply::Array(
+        defs.into_iter()
+            .flat_map(|c| [Reply::bulk(c.name), command_docs_of(c)])
+            .collect(),
+    ))
 }
 
 /// # Format
@@ -158,29 +188,39 @@ fn command_list(_: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
                 Vec::new()
             } else if is(&args[3], "ACLCAT") {
                 let cat = format!("@{}", text(v).to_ascii_lowercase());
-                all.into_iter().filter(|c| c.acl_categories().contains(&cat.as_str())).collect()
+                all.into_iter()
+                    .filter(|c| c.acl_categories().contains(&cat.as_str()))
+                    .collect()
             } else if is(&args[3], "PATTERN") {
-                all.into_iter().filter(|c| crate::glob::glob_match(v, c.name.as_bytes(), true)).collect()
+                all.into_iter()
+                    .filter(|c| crate::glob::glob_match(v, c.name.as_bytes(), true))
+                    .collect()
             } else {
                 return Err(CmdError::Syntax);
             }
         }
         _ => return Err(CmdError::Syntax),
     };
-    Ok(Reply::Array(names.into_iter().map(|c| Reply::bulk(c.name)).collect()))
+    Ok(Reply::Array(
+        names.into_iter().map(|c| Reply::bulk(c.name)).collect(),
+    ))
 }
 
 fn command_getkeys(_: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     let rest = &args[2..];
     let def = table::lookup(&rest[0]).ok_or_else(|| CmdError::err("Invalid command specified"))?;
     if !def.arity_ok(rest.len()) {
-        return Err(CmdError::err("Invalid number of arguments specified for command"));
+        return Err(CmdError::err(
+            "Invalid number of arguments specified for command",
+        ));
     }
     let keys = def.keys.of(rest);
     if keys.is_empty() {
         return Err(CmdError::err("The command has no key arguments"));
     }
-    Ok(Reply::Array(keys.into_iter().map(|k| Reply::Bulk(k.clone())).collect()))
+    Ok(Reply::Array(
+        keys.into_iter().map(|k| Reply::Bulk(k.clone())).collect(),
+    ))
 }
 
 fn command_help(_: &mut Ctx<'_>, _: &[Bytes]) -> CmdResult {
@@ -222,15 +262,21 @@ fn config_get(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
             }
         }
     }
-    Ok(Reply::Array(out.into_iter().flat_map(|(k, v)| [Reply::bulk(k), Reply::bulk(v)]).collect()))
+    Ok(Reply::Array(
+        out.into_iter()
+            .flat_map(|(k, v)| [Reply::bulk(k), Reply::bulk(v)])
+            .collect(),
+    ))
 }
 
 fn config_set(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     if !args.len().is_multiple_of(2) {
         return Err(CmdError::Arity("config|set".into()));
     }
-    let pairs: Vec<(String, String)> =
-        args[2..].chunks_exact(2).map(|p| (text(&p[0]).to_ascii_lowercase(), text(&p[1]))).collect();
+    let pairs: Vec<(String, String)> = args[2..]
+        .chunks_exact(2)
+        .map(|p| (text(&p[0]).to_ascii_lowercase(), text(&p[1])))
+        .collect();
     ctx.host.config_set(&pairs)?;
     Ok(Reply::ok())
 }
@@ -265,7 +311,10 @@ fn config_help(_: &mut Ctx<'_>, _: &[Bytes]) -> CmdResult {
 /// `SHUTDOWN [NOSAVE|SAVE] [NOW] [FORCE] [ABORT]`
 fn shutdown(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     for a in &args[1..] {
-        if !["NOSAVE", "SAVE", "NOW", "FORCE", "ABORT"].iter().any(|k| is(a, k)) {
+        if !["NOSAVE", "SAVE", "NOW", "FORCE", "ABORT"]
+            .iter()
+            .any(|k| is(a, k))
+        {
             return Err(CmdError::Syntax);
         }
         if is(a, "ABORT") {
@@ -315,45 +364,272 @@ fn tier_help(_: &mut Ctx<'_>, _: &[Bytes]) -> CmdResult {
 }
 
 static COMMAND_SUBS: &[CommandDef] = &[
-    cmd("command|count", 2, LOADING | STALE, Keys::NONE, "server", "2.8.13", "Returns a count of commands.", command_count),
-    cmd("command|info", -2, LOADING | STALE, Keys::NONE, "server", "2.8.13", "Returns information about one, multiple or all commands.", command_info),
-    cmd("command|docs", -2, LOADING | STALE, Keys::NONE, "server", "7.0.0", "Returns documentary information about one, multiple or all commands.", command_docs),
-    cmd("command|list", -2, LOADING | STALE, Keys::NONE, "server", "7.0.0", "Returns a list of command names.", command_list),
-    cmd("command|getkeys", -3, LOADING | STALE, Keys::NONE, "server", "2.8.13", "Extracts the key names from an arbitrary command.", command_getkeys),
-    cmd("command|help", 2, LOADING | STALE, Keys::NONE, "server", "5.0.0", "Returns helpful text about the different subcommands.", command_help),
+    cmd(
+        "command|count",
+        2,
+        LOADING | STALE,
+        Keys::NONE,
+        "server",
+        "2.8.13",
+        "Returns a count of commands.",
+        command_count,
+    ),
+    cmd(
+        "command|info",
+        -2,
+        LOADING | STALE,
+        Keys::NONE,
+        "server",
+        "2.8.13",
+        "Returns information about one, multiple or all commands.",
+        command_info,
+    ),
+    cmd(
+        "command|docs",
+        -2,
+        LOADING | STALE,
+        Keys::NONE,
+        "server",
+        "7.0.0",
+        "Returns documentary information about one, multiple or all commands.",
+        command_docs,
+    ),
+    cmd(
+        "command|list",
+        -2,
+        LOADING | STALE,
+        Keys::NONE,
+        "server",
+        "7.0.0",
+        "Returns a list of command names.",
+        command_list,
+    ),
+    cmd(
+        "command|getkeys",
+        -3,
+        LOADING | STALE,
+        Keys::NONE,
+        "server",
+        "2.8.13",
+        "Extracts the key names from an arbitrary command.",
+        command_getkeys,
+    ),
+    cmd(
+        "command|help",
+        2,
+        LOADING | STALE,
+        Keys::NONE,
+        "server",
+        "5.0.0",
+        "Returns helpful text about the different subcommands.",
+        command_help,
+    ),
 ];
 
 static CONFIG_SUBS: &[CommandDef] = &[
-    cmd("config|get", -3, ADMIN | NOSCRIPT | LOADING | STALE, Keys::NONE, "server", "2.0.0", "Returns the effective values of configuration parameters.", config_get),
-    cmd("config|set", -4, ADMIN | NOSCRIPT | LOADING | STALE, Keys::NONE, "server", "2.0.0", "Sets configuration parameters in-flight.", config_set),
-    cmd("config|rewrite", 2, ADMIN | NOSCRIPT | LOADING | STALE, Keys::NONE, "server", "2.8.0", "Persists the effective configuration to file.", config_rewrite),
-    cmd("config|resetstat", 2, ADMIN | NOSCRIPT | LOADING | STALE, Keys::NONE, "server", "2.0.0", "Resets the server's statistics.", config_resetstat),
-    cmd("config|help", 2, LOADING | STALE, Keys::NONE, "server", "5.0.0", "Returns helpful text about the different subcommands.", config_help),
+    cmd(
+        "config|get",
+        -3,
+        ADMIN | NOSCRIPT | LOADING | STALE,
+        Keys::NONE,
+        "server",
+        "2.0.0",
+        "Returns the effective values of configuration parameters.",
+        config_get,
+    ),
+    cmd(
+        "config|set",
+        -4,
+        ADMIN | NOSCRIPT | LOADING | STALE,
+        Keys::NONE,
+        "server",
+        "2.0.0",
+        "Sets configuration parameters in-flight.",
+        config_set,
+    ),
+    cmd(
+        "config|rewrite",
+        2,
+        ADMIN | NOSCRIPT | LOADING | STALE,
+        Keys::NONE,
+        "server",
+        "2.8.0",
+        "Persists the effective configuration to file.",
+        config_rewrite,
+    ),
+    cmd(
+        "config|resetstat",
+        2,
+        ADMIN | NOSCRIPT | LOADING | STALE,
+        Keys::NONE,
+        "server",
+        "2.0.0",
+        "Resets the server's statistics.",
+        config_resetstat,
+    ),
+    cmd(
+        "config|help",
+        2,
+        LOADING | STALE,
+        Keys::NONE,
+        "server",
+        "5.0.0",
+        "Returns helpful text about the different subcommands.",
+        config_help,
+    ),
 ];
 
 static TIER_SUBS: &[CommandDef] = &[
-    cmd("tier|drop", -2, ADMIN | LOADING | STALE, Keys { first: 2, last: -1, step: 1 }, "server", "7.2.4", "Drops keys from the memory tier; data stays on disk.", tier_drop),
-    cmd("tier|where", 3, READONLY | FAST, Keys { first: 2, last: 2, step: 1 }, "server", "7.2.4", "Reports which tier holds a key.", tier_where),
-    cmd("tier|help", 2, LOADING | STALE, Keys::NONE, "server", "7.2.4", "Returns helpful text about the different subcommands.", tier_help),
+    cmd(
+        "tier|drop",
+        -2,
+        ADMIN | LOADING | STALE,
+        Keys {
+            first: 2,
+            last: -1,
+            step: 1,
+        },
+        "server",
+        "7.2.4",
+        "Drops keys from the memory tier; data stays on disk.",
+        tier_drop,
+    ),
+    cmd(
+        "tier|where",
+        3,
+        READONLY | FAST,
+        Keys {
+            first: 2,
+            last: 2,
+            step: 1,
+        },
+        "server",
+        "7.2.4",
+        "Reports which tier holds a key.",
+        tier_where,
+    ),
+    cmd(
+        "tier|help",
+        2,
+        LOADING | STALE,
+        Keys::NONE,
+        "server",
+        "7.2.4",
+        "Returns helpful text about the different subcommands.",
+        tier_help,
+    ),
 ];
 
 /// The server family's registration block.
 pub static COMMANDS: &[CommandDef] = &[
-    cmd("info", -1, LOADING | STALE, Keys::NONE, "server", "1.0.0", "Returns information and statistics about the server.", info),
-    cmd("dbsize", 1, READONLY | FAST, Keys::NONE, "server", "1.0.0", "Returns the number of keys in the database.", dbsize),
-    cmd("flushdb", -1, WRITE, Keys::NONE, "server", "1.0.0", "Removes all keys from the current database.", flushdb),
-    cmd("flushall", -1, WRITE, Keys::NONE, "server", "1.0.0", "Removes all keys from all databases.", flushall),
-    cmd("swapdb", 3, WRITE | FAST, Keys::NONE, "server", "4.0.0", "Swaps two Redis databases.", swapdb),
-    cmd("time", 1, LOADING | STALE | FAST, Keys::NONE, "server", "2.6.0", "Returns the server time.", time),
-    cmd("lastsave", 1, LOADING | STALE | FAST, Keys::NONE, "server", "1.0.0", "Returns the Unix timestamp of the last successful save to disk.", lastsave),
-    cmd("shutdown", -1, ADMIN | NOSCRIPT | LOADING | STALE | NO_AUTH, Keys::NONE, "server", "1.0.0", "Synchronously saves the database(s) to disk and shuts down the Redis server.", shutdown),
+    cmd(
+        "info",
+        -1,
+        LOADING | STALE,
+        Keys::NONE,
+        "server",
+        "1.0.0",
+        "Returns information and statistics about the server.",
+        info,
+    ),
+    cmd(
+        "dbsize",
+        1,
+        READONLY | FAST,
+        Keys::NONE,
+        "server",
+        "1.0.0",
+        "Returns the number of keys in the database.",
+        dbsize,
+    ),
+    cmd(
+        "flushdb",
+        -1,
+        WRITE,
+        Keys::NONE,
+        "server",
+        "1.0.0",
+        "Removes all keys from the current database.",
+        flushdb,
+    ),
+    cmd(
+        "flushall",
+        -1,
+        WRITE,
+        Keys::NONE,
+        "server",
+        "1.0.0",
+        "Removes all keys from all databases.",
+        flushall,
+    ),
+    cmd(
+        "swapdb",
+        3,
+        WRITE | FAST,
+        Keys::NONE,
+        "server",
+        "4.0.0",
+        "Swaps two Redis databases.",
+        swapdb,
+    ),
+    cmd(
+        "time",
+        1,
+        LOADING | STALE | FAST,
+        Keys::NONE,
+        "server",
+        "2.6.0",
+        "Returns the server time.",
+        time,
+    ),
+    cmd(
+        "lastsave",
+        1,
+        LOADING | STALE | FAST,
+        Keys::NONE,
+        "server",
+        "1.0.0",
+        "Returns the Unix timestamp of the last successful save to disk.",
+        lastsave,
+    ),
+    cmd(
+        "shutdown",
+        -1,
+        ADMIN | NOSCRIPT | LOADING | STALE | NO_AUTH,
+        Keys::NONE,
+        "server",
+        "1.0.0",
+        "Synchronously saves the database(s) to disk and shuts down the Redis server.",
+        shutdown,
+    ),
     CommandDef {
         arity: -1,
         handler: command_entry,
-        ..container("command", LOADING | STALE, "server", "2.8.13", "Returns detailed information about all commands.", COMMAND_SUBS)
+        ..container(
+            "command",
+            LOADING | STALE,
+            "server",
+            "2.8.13",
+            "Returns detailed information about all commands.",
+            COMMAND_SUBS,
+        )
     },
-    container("config", 0, "server", "2.0.0", "A container for server configuration commands.", CONFIG_SUBS),
-    container("tier", 0, "server", "7.2.4", "Strata: inspect and drop the memory tier.", TIER_SUBS),
+    container(
+        "config",
+        0,
+        "server",
+        "2.0.0",
+        "A container for server configuration commands.",
+        CONFIG_SUBS,
+    ),
+    container(
+        "tier",
+        0,
+        "server",
+        "7.2.4",
+        "Strata: inspect and drop the memory tier.",
+        TIER_SUBS,
+    ),
 ];
 
 #[cfg(test)]
@@ -365,14 +641,27 @@ mod tests {
     fn command_introspection_comes_from_the_table() {
         let mut env = Env::new();
         assert!(matches!(env.run(&["COMMAND", "COUNT"]), Reply::Int(n) if n > 20));
-        let Reply::Array(info) = env.run(&["COMMAND", "INFO", "get", "nosuch"]) else { panic!("array") };
+        let Reply::Array(info) = env.run(&["COMMAND", "INFO", "get", "nosuch"]) else {
+            panic!("array")
+        };
         assert_eq!(info[1], Reply::NullArray);
-        let Reply::Array(get) = &info[0] else { panic!("array") };
+        let Reply::Array(get) = &info[0] else {
+            panic!("array")
+        };
         assert_eq!(get[0], bulk("get"));
         assert_eq!(get[1], Reply::Int(2));
-        assert_eq!(env.run(&["COMMAND", "GETKEYS", "mset", "a", "1", "b", "2"]), Reply::Array(vec![bulk("a"), bulk("b")]));
-        assert_eq!(env.run(&["COMMAND", "GETKEYS", "ping"]), err("ERR The command has no key arguments"));
-        assert_eq!(env.run(&["COMMAND", "GETKEYS", "get"]), err("ERR Invalid number of arguments specified for command"));
+        assert_eq!(
+            env.run(&["COMMAND", "GETKEYS", "mset", "a", "1", "b", "2"]),
+            Reply::Array(vec![bulk("a"), bulk("b")])
+        );
+        assert_eq!(
+            env.run(&["COMMAND", "GETKEYS", "ping"]),
+            err("ERR The command has no key arguments")
+        );
+        assert_eq!(
+            env.run(&["COMMAND", "GETKEYS", "get"]),
+            err("ERR Invalid number of arguments specified for command")
+        );
     }
 
     #[test]
@@ -386,8 +675,14 @@ mod tests {
         assert_eq!(env.run(&["DBSIZE"]), Reply::Int(1));
         assert_eq!(env.run(&["SWAPDB", "0", "1"]), ok());
         assert_eq!(env.run(&["DBSIZE"]), Reply::Int(0));
-        assert_eq!(env.run(&["SWAPDB", "0", "99"]), err("ERR DB index is out of range"));
-        assert_eq!(env.run(&["SWAPDB", "x", "1"]), err("ERR invalid first DB index"));
+        assert_eq!(
+            env.run(&["SWAPDB", "0", "99"]),
+            err("ERR DB index is out of range")
+        );
+        assert_eq!(
+            env.run(&["SWAPDB", "x", "1"]),
+            err("ERR invalid first DB index")
+        );
         assert_eq!(env.run(&["SELECT", "1"]), ok());
         assert_eq!(env.run(&["FLUSHDB", "bad"]), err("ERR syntax error"));
         assert_eq!(env.run(&["FLUSHALL", "ASYNC"]), ok());

@@ -82,11 +82,23 @@ pub struct Keys {
 
 impl Keys {
     /// No keys.
-    pub const NONE: Keys = Keys { first: 0, last: 0, step: 0 };
+    pub const NONE: Keys = Keys {
+        first: 0,
+        last: 0,
+        step: 0,
+    };
     /// One key at index 1.
-    pub const ONE: Keys = Keys { first: 1, last: 1, step: 1 };
+    pub const ONE: Keys = Keys {
+        first: 1,
+        last: 1,
+        step: 1,
+    };
     /// Every argument from 1 on.
-    pub const ALL: Keys = Keys { first: 1, last: -1, step: 1 };
+    pub const ALL: Keys = Keys {
+        first: 1,
+        last: -1,
+        step: 1,
+    };
 
     /// The key arguments of `args` (which includes the command name).
     pub fn of<'a>(&self, args: &'a [Bytes]) -> Vec<&'a Bytes> {
@@ -94,8 +106,15 @@ impl Keys {
             return Vec::new();
         }
         let n = args.len() as i32;
-        let last = if self.last < 0 { n + self.last } else { self.last.min(n - 1) };
-        (self.first..=last).step_by(self.step as usize).filter_map(|i| args.get(i as usize)).collect()
+        let last = if self.last < 0 {
+            n + self.last
+        } else {
+            self.last.min(n - 1)
+        };
+        (self.first..=last)
+            .step_by(self.step as usize)
+            .filter_map(|i| args.get(i as usize))
+            .collect()
     }
 }
 
@@ -186,7 +205,17 @@ pub const fn cmd(
     summary: &'static str,
     handler: Handler,
 ) -> CommandDef {
-    CommandDef { name, arity, flags, keys, group, summary, since, handler, subcommands: &[] }
+    CommandDef {
+        name,
+        arity,
+        flags,
+        keys,
+        group,
+        summary,
+        since,
+        handler,
+        subcommands: &[],
+    }
 }
 
 /// A container command with subcommands.

@@ -53,15 +53,26 @@ impl Env {
     pub fn new() -> Env {
         let dir = tempfile::tempdir().expect("tempdir");
         let storage = Storage::open(&StorageOptions::new(dir.path())).expect("open");
-        Env { _dir: dir, ks: Keyspace::new(storage, KeyspaceOptions::default()), session: Session::new(1, true), cold: false }
+        Env {
+            _dir: dir,
+            ks: Keyspace::new(storage, KeyspaceOptions::default()),
+            session: Session::new(1, true),
+            cold: false,
+        }
     }
 
     pub fn cold() -> Env {
-        Env { cold: true, ..Env::new() }
+        Env {
+            cold: true,
+            ..Env::new()
+        }
     }
 
     pub fn run(&mut self, args: &[&str]) -> Reply {
-        let args: Vec<Bytes> = args.iter().map(|a| Bytes::copy_from_slice(a.as_bytes())).collect();
+        let args: Vec<Bytes> = args
+            .iter()
+            .map(|a| Bytes::copy_from_slice(a.as_bytes()))
+            .collect();
         self.run_bytes(&args)
     }
 
@@ -94,6 +105,12 @@ pub(crate) fn both(f: impl Fn(&mut Env)) {
 #[test]
 fn unknown_command_and_arity_texts_match_redis() {
     let mut env = Env::new();
-    assert_eq!(env.run(&["foo", "a", "b"]), err("ERR unknown command 'foo', with args beginning with: 'a' 'b' "));
-    assert_eq!(env.run(&["GET"]), err("ERR wrong number of arguments for 'get' command"));
+    assert_eq!(
+        env.run(&["foo", "a", "b"]),
+        err("ERR unknown command 'foo', with args beginning with: 'a' 'b' ")
+    );
+    assert_eq!(
+        env.run(&["GET"]),
+        err("ERR wrong number of arguments for 'get' command")
+    );
 }

@@ -103,33 +103,46 @@ impl HotTier {
     /// Seconds since the entry was last used, if it is in memory.
     pub fn idle_secs(&self, phys: u16, key: &[u8]) -> Option<u32> {
         let e = self.maps.get(phys as usize)?.get(key)?;
-        Some(self.now_secs().saturating_sub(e.last_access.load(Ordering::Relaxed)))
+        Some(
+            self.now_secs()
+                .saturating_sub(e.last_access.load(Ordering::Relaxed)),
+        )
     }
 
     /// Caches `rec`, replacing any entry. The caller holds the key's lock and `rec` equals what
     /// is on disk. Values over `hot-max-object-size`, or a full budget, leave the key disk-only.
     pub(crate) fn put(&self, phys: u16, key: &[u8], rec: &Record) {
-        let Some(map) = self.maps.get(phys as usize) else { return };
+        let Some(map) = self.maps.get(phys as usize) else {
+            return;
+        };
         let cost = charge(key, rec);
         let fits = (rec.body.len() as u64) <= self.max_object.load(Ordering::Relaxed)
-            && (self.bytes.load(Ordering::Relaxed) + cost) as u64 <= self.budget.load(Ordering::Relaxed);
+            && (self.bytes.load(Ordering::Relaxed) + cost) as u64
+                <= self.budget.load(Ordering::Relaxed);
         if !fits {
             self.remove(phys, key);
             return;
         }
         let entry = Entry {
-            rec: Record { kind: rec.kind, expire_ms: rec.expire_ms, body: Bytes::copy_from_slice(&rec.body) },
+            rec: Record {
+                kind: rec.kind,
+                expire_ms: rec.expire_ms,
+                body: Bytes::copy_from_slice(&rec.body),
+            },
             last_access: AtomicU32::new(self.now_secs()),
         };
         self.bytes.fetch_add(cost, Ordering::Relaxed);
         if let Some(old) = map.insert(Bytes::copy_from_slice(key), entry) {
-            self.bytes.fetch_sub(charge(key, &old.rec), Ordering::Relaxed);
+            self.bytes
+                .fetch_sub(charge(key, &old.rec), Ordering::Relaxed);
         }
     }
 
     /// Drops one entry. Returns whether it was cached.
     pub(crate) fn remove(&self, phys: u16, key: &[u8]) -> bool {
-        let Some(map) = self.maps.get(phys as usize) else { return false };
+        let Some(map) = self.maps.get(phys as usize) else {
+            return false;
+        };
         match map.remove(key) {
             Some((k, e)) => {
                 self.bytes.fetch_sub(charge(&k, &e.rec), Ordering::Relaxed);
@@ -140,7 +153,9 @@ impl HotTier {
     }
 
     pub(crate) fn clear_db(&self, phys: u16) -> usize {
-        let Some(map) = self.maps.get(phys as usize) else { return 0 };
+        let Some(map) = self.maps.get(phys as usize) else {
+            return 0;
+        };
         let mut n = 0;
         map.retain(|k, e| {
             self.bytes.fetch_sub(charge(k, &e.rec), Ordering::Relaxed);

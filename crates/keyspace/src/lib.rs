@@ -50,7 +50,10 @@ pub struct KeyspaceOptions {
 
 impl Default for KeyspaceOptions {
     fn default() -> Self {
-        KeyspaceOptions { hot_memory: 256 << 20, hot_max_object_size: 1 << 20 }
+        KeyspaceOptions {
+            hot_memory: 256 << 20,
+            hot_max_object_size: 1 << 20,
+        }
     }
 }
 
@@ -127,27 +130,40 @@ impl Keyspace {
 
     /// Stops every other command until the guard drops.
     pub fn exclusive(&self) -> Exclusive<'_> {
-        Exclusive { ks: self, _gate: self.gate.write() }
+        Exclusive {
+            ks: self,
+            _gate: self.gate.write(),
+        }
     }
 
     /// Exact key count of logical database `db` (O(1)).
     pub fn dbsize(&self, db: usize) -> u64 {
-        self.storage.phys(db).map_or(0, |p| self.storage.key_count(p))
+        self.storage
+            .phys(db)
+            .map_or(0, |p| self.storage.key_count(p))
     }
 
     /// Exact logical bytes of logical database `db` (O(1)).
     pub fn data_bytes(&self, db: usize) -> u64 {
-        self.storage.phys(db).map_or(0, |p| self.storage.data_bytes(p))
+        self.storage
+            .phys(db)
+            .map_or(0, |p| self.storage.data_bytes(p))
     }
 
     /// Where a key's current value is held, without loading it.
     pub fn tier_of(&self, db: usize, key: &[u8]) -> Result<Tier> {
-        let Some(phys) = self.storage.phys(db) else { return Ok(Tier::Absent) };
+        let Some(phys) = self.storage.phys(db) else {
+            return Ok(Tier::Absent);
+        };
         let _g = self.gate.read();
         let _k = self.stripes[self.stripe(phys, key)].lock();
         let now = now_ms();
         if let Some(rec) = self.hot.peek(phys, key) {
-            return Ok(if live(&rec, now) { Tier::Memory } else { Tier::Absent });
+            return Ok(if live(&rec, now) {
+                Tier::Memory
+            } else {
+                Tier::Absent
+            });
         }
         Ok(match self.storage.get(phys, key)? {
             Some(rec) if live(&rec, now) => Tier::Disk,
@@ -161,7 +177,9 @@ impl Keyspace {
         match db {
             None => self.hot.clear_all(),
             Some(db) => {
-                let Some(phys) = self.storage.phys(db) else { return 0 };
+                let Some(phys) = self.storage.phys(db) else {
+                    return 0;
+                };
                 if keys.is_empty() {
                     return self.hot.clear_db(phys);
                 }
@@ -182,7 +200,9 @@ impl Keyspace {
         let now = now_ms();
         let mut expired = 0;
         for db in 0..self.databases() {
-            let Some(phys) = self.storage.phys(db) else { continue };
+            let Some(phys) = self.storage.phys(db) else {
+                continue;
+            };
             for (key, exp, size) in self.storage.due_ttl(phys, now, limit)? {
                 let mut t = self.txn(&[(db, &key)]);
                 if t.expire_due(db, &key, exp, size, now)? {
@@ -196,13 +216,17 @@ impl Keyspace {
 
     /// A random live key of `db`, reached with a seek so that disk-only keys are found too.
     pub fn random_key(&self, db: usize) -> Result<Option<Bytes>> {
-        let Some(phys) = self.storage.phys(db) else { return Ok(None) };
+        let Some(phys) = self.storage.phys(db) else {
+            return Ok(None);
+        };
         for _ in 0..16 {
             if self.storage.key_count(phys) == 0 {
                 return Ok(None);
             }
             let probe: [u8; 8] = rand::random();
-            let Some(key) = self.storage.key_at_or_after(phys, &probe)? else { return Ok(None) };
+            let Some(key) = self.storage.key_at_or_after(phys, &probe)? else {
+                return Ok(None);
+            };
             let mut t = self.txn(&[(db, &key)]);
             let found = t.get(db, &key)?.is_some();
             t.commit()?;
@@ -217,7 +241,9 @@ impl Keyspace {
 impl Exclusive<'_> {
     /// FLUSHDB: empties logical db `db` on disk and in memory.
     pub fn flush_db(&self, db: usize) -> Result<u64> {
-        let Some(phys) = self.ks.storage.phys(db) else { return Ok(self.ks.storage.written_seq()) };
+        let Some(phys) = self.ks.storage.phys(db) else {
+            return Ok(self.ks.storage.written_seq());
+        };
         let mut b = self.ks.storage.batch();
         b.clear_db(phys);
         let seq = b.commit()?;
@@ -257,7 +283,10 @@ pub fn logical_size(key: &[u8], rec: &Record) -> u64 {
 }
 
 fn prev_of(key: &[u8], rec: &Record) -> Prev {
-    Prev { expire_ms: rec.expire_ms, size: logical_size(key, rec) }
+    Prev {
+        expire_ms: rec.expire_ms,
+        size: logical_size(key, rec),
+    }
 }
 
 /// Read guard type re-exported for the transaction.

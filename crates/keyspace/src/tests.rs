@@ -8,7 +8,16 @@ fn open(dir: &std::path::Path) -> Arc<Keyspace> {
 
 fn set(ks: &Keyspace, db: usize, k: &[u8], v: &'static [u8], exp: u64) {
     let mut t = ks.txn(&[(db, k)]);
-    t.put(db, k, Record { kind: Kind::String, expire_ms: exp, body: Bytes::from_static(v) }).expect("put");
+    t.put(
+        db,
+        k,
+        Record {
+            kind: Kind::String,
+            expire_ms: exp,
+            body: Bytes::from_static(v),
+        },
+    )
+    .expect("put");
     t.commit().expect("commit");
 }
 
@@ -28,7 +37,11 @@ fn dropping_memory_changes_no_read() {
     assert_eq!(ks.drop_hot(None, &[]), 1);
     assert_eq!(ks.tier_of(0, b"a").expect("tier"), Tier::Disk);
     assert_eq!(get(&ks, 0, b"a"), Some(Bytes::from_static(b"1")));
-    assert_eq!(ks.tier_of(0, b"a").expect("tier"), Tier::Memory, "a read loads the key");
+    assert_eq!(
+        ks.tier_of(0, b"a").expect("tier"),
+        Tier::Memory,
+        "a read loads the key"
+    );
     assert_eq!(ks.tier_of(0, b"nope").expect("tier"), Tier::Absent);
 }
 
@@ -62,7 +75,8 @@ fn uncommitted_txn_changes_nothing_and_txn_sees_own_writes() {
     let ks = open(dir.path());
     {
         let mut t = ks.txn(&[(0, b"a")]);
-        t.put(0, b"a", Record::string(Bytes::from_static(b"v"))).expect("put");
+        t.put(0, b"a", Record::string(Bytes::from_static(b"v")))
+            .expect("put");
         assert!(t.get(0, b"a").expect("get").is_some());
     }
     assert_eq!(get(&ks, 0, b"a"), None);

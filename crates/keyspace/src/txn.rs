@@ -49,20 +49,34 @@ impl<'a> Txn<'a> {
     }
 
     fn pending(&self, phys: u16, key: &[u8]) -> Option<&Option<Record>> {
-        self.pending.iter().rev().find(|p| p.phys == phys && p.key == key).map(|p| &p.state)
+        self.pending
+            .iter()
+            .rev()
+            .find(|p| p.phys == phys && p.key == key)
+            .map(|p| &p.state)
     }
 
     fn set_pending(&mut self, phys: u16, key: &[u8], state: Option<Record>) {
-        match self.pending.iter_mut().find(|p| p.phys == phys && p.key == key) {
+        match self
+            .pending
+            .iter_mut()
+            .find(|p| p.phys == phys && p.key == key)
+        {
             Some(p) => p.state = state,
-            None => self.pending.push(Pending { phys, key: Bytes::copy_from_slice(key), state }),
+            None => self.pending.push(Pending {
+                phys,
+                key: Bytes::copy_from_slice(key),
+                state,
+            }),
         }
     }
 
     /// The live record of `key` in logical db `db`. An expired key reads as absent, and its
     /// removal is staged in this transaction (lazy expiry).
     pub fn get(&mut self, db: usize, key: &[u8]) -> Result<Option<Record>> {
-        let Some(phys) = self.ks.storage.phys(db) else { return Ok(None) };
+        let Some(phys) = self.ks.storage.phys(db) else {
+            return Ok(None);
+        };
         if let Some(state) = self.pending(phys, key) {
             return Ok(state.clone());
         }
@@ -97,23 +111,32 @@ impl<'a> Txn<'a> {
     /// Like `get`, counting a keyspace hit or miss for INFO.
     pub fn lookup(&mut self, db: usize, key: &[u8]) -> Result<Option<Record>> {
         let r = self.get(db, key)?;
-        let c = if r.is_some() { &self.ks.stats.hits } else { &self.ks.stats.misses };
+        let c = if r.is_some() {
+            &self.ks.stats.hits
+        } else {
+            &self.ks.stats.misses
+        };
         c.fetch_add(1, Ordering::Relaxed);
         Ok(r)
     }
 
     /// Stages `rec` as the new value of `key`.
     pub fn put(&mut self, db: usize, key: &[u8], rec: Record) -> Result<()> {
-        let Some(phys) = self.ks.storage.phys(db) else { return Ok(()) };
+        let Some(phys) = self.ks.storage.phys(db) else {
+            return Ok(());
+        };
         let prev = self.get(db, key)?.map(|r| prev_of(key, &r));
-        self.batch.put(phys, key, &rec, logical_size(key, &rec), prev);
+        self.batch
+            .put(phys, key, &rec, logical_size(key, &rec), prev);
         self.set_pending(phys, key, Some(rec));
         Ok(())
     }
 
     /// Stages the removal of `key`. Returns whether a live key was there.
     pub fn delete(&mut self, db: usize, key: &[u8]) -> Result<bool> {
-        let Some(phys) = self.ks.storage.phys(db) else { return Ok(false) };
+        let Some(phys) = self.ks.storage.phys(db) else {
+            return Ok(false);
+        };
         match self.get(db, key)? {
             Some(rec) => {
                 self.batch.delete(phys, key, prev_of(key, &rec));
@@ -126,8 +149,17 @@ impl<'a> Txn<'a> {
 
     /// Active expiry of one ttl entry found due. Disk is the truth here: the entry is re-checked
     /// under the lock, because a command may have changed the key since the scan.
-    pub(crate) fn expire_due(&mut self, db: usize, key: &[u8], exp: u64, size: u64, now: u64) -> Result<bool> {
-        let Some(phys) = self.ks.storage.phys(db) else { return Ok(false) };
+    pub(crate) fn expire_due(
+        &mut self,
+        db: usize,
+        key: &[u8],
+        exp: u64,
+        size: u64,
+        now: u64,
+    ) -> Result<bool> {
+        let Some(phys) = self.ks.storage.phys(db) else {
+            return Ok(false);
+        };
         if exp > now || self.ks.storage.ttl_entry(phys, exp, key)?.is_none() {
             return Ok(false);
         }
@@ -159,7 +191,10 @@ impl<'a> Txn<'a> {
                 }
             }
         }
-        self.ks.stats.expired.fetch_add(self.expired, Ordering::Relaxed);
+        self.ks
+            .stats
+            .expired
+            .fetch_add(self.expired, Ordering::Relaxed);
         Ok(seq)
     }
 }

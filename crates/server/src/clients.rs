@@ -66,7 +66,10 @@ impl Clients {
             laddr,
             created: now,
             last_active: Mutex::new(now),
-            meta: Mutex::new(ClientMeta { user: "default".into(), ..Default::default() }),
+            meta: Mutex::new(ClientMeta {
+                user: "default".into(),
+                ..Default::default()
+            }),
             kill: CancellationToken::new(),
         });
         self.map.insert(id, c.clone());
@@ -142,7 +145,9 @@ impl Clients {
 }
 
 fn text(b: &Option<Bytes>) -> String {
-    b.as_ref().map(|b| String::from_utf8_lossy(b).into_owned()).unwrap_or_default()
+    b.as_ref()
+        .map(|b| String::from_utf8_lossy(b).into_owned())
+        .unwrap_or_default()
 }
 
 /// One CLIENT LIST line, with Redis 7.2's fields in Redis's order.

@@ -42,7 +42,13 @@ pub struct Def {
 }
 
 const fn def(name: &'static str, default: &'static str, kind: Kind, mutable: bool) -> Def {
-    Def { name, aliases: &[], default, kind, mutable }
+    Def {
+        name,
+        aliases: &[],
+        default,
+        kind,
+        mutable,
+    }
 }
 
 const LOGLEVELS: &[&str] = &["debug", "verbose", "notice", "warning", "nothing"];
@@ -77,7 +83,13 @@ pub static DEFS: &[Def] = &[
     def("hot-memory", "256mb", Kind::Memory, true),
     def("hot-idle-seconds", "0", Kind::Int(0, i32::MAX as i64), true),
     def("hot-max-object-size", "1mb", Kind::Memory, true),
-    Def { name: "max-data-size", aliases: &["maxmemory"], default: "0", kind: Kind::Memory, mutable: true },
+    Def {
+        name: "max-data-size",
+        aliases: &["maxmemory"],
+        default: "0",
+        kind: Kind::Memory,
+        mutable: true,
+    },
     Def {
         name: "eviction-policy",
         aliases: &["maxmemory-policy"],
@@ -97,7 +109,9 @@ pub static DEFS: &[Def] = &[
 /// Finds a key by canonical name or alias, case-insensitively.
 pub fn find(name: &str) -> Option<(usize, &'static Def)> {
     let n = name.to_ascii_lowercase();
-    DEFS.iter().enumerate().find(|(_, d)| d.name == n || d.aliases.contains(&n.as_str()))
+    DEFS.iter()
+        .enumerate()
+        .find(|(_, d)| d.name == n || d.aliases.contains(&n.as_str()))
 }
 
 /// Parses Redis memory notation: `1gb`, `512mb`, `100k` (k = 1000, kb = 1024, ...).
@@ -158,15 +172,25 @@ pub struct Config {
 fn words(line: &str) -> Result<Vec<String>, String> {
     let raw = Bytes::copy_from_slice(line.as_bytes());
     strata_resp::split_args(&raw)
-        .map(|v| v.iter().map(|b| String::from_utf8_lossy(b).into_owned()).collect())
+        .map(|v| {
+            v.iter()
+                .map(|b| String::from_utf8_lossy(b).into_owned())
+                .collect()
+        })
         .map_err(|_| "Unbalanced quotes in configuration line".to_string())
 }
 
 impl Config {
     /// Defaults only.
     pub fn defaults() -> Config {
-        let values = DEFS.iter().map(|d| normalise(d, d.default).unwrap_or_default()).collect();
-        Config { values: RwLock::new(values), file: None }
+        let values = DEFS
+            .iter()
+            .map(|d| normalise(d, d.default).unwrap_or_default())
+            .collect();
+        Config {
+            values: RwLock::new(values),
+            file: None,
+        }
     }
 
     /// Builds the configuration from `redis-server`-style arguments: an optional config file
@@ -177,7 +201,8 @@ impl Config {
         if let Some(first) = args.first() {
             if !first.starts_with("--") {
                 let path = PathBuf::from(first);
-                let text = std::fs::read_to_string(&path).map_err(|e| format!("Fatal error, can't open config file '{first}': {e}"))?;
+                let text = std::fs::read_to_string(&path)
+                    .map_err(|e| format!("Fatal error, can't open config file '{first}': {e}"))?;
                 cfg.load_text(&text)?;
                 cfg.file = Some(std::fs::canonicalize(&path).unwrap_or(path));
                 rest = &args[1..];
@@ -187,7 +212,10 @@ impl Config {
         let mut i = 0;
         while i < rest.len() {
             let Some(key) = rest[i].strip_prefix("--") else {
-                return Err(format!("Invalid argument '{}': options must start with --", rest[i]));
+                return Err(format!(
+                    "Invalid argument '{}': options must start with --",
+                    rest[i]
+                ));
             };
             let mut vals = Vec::new();
             i += 1;
@@ -195,7 +223,8 @@ impl Config {
                 vals.push(rest[i].clone());
                 i += 1;
             }
-            cfg.set_one(key, &vals.join(" "), true).map_err(|e| format!("Bad directive '--{key}': {e}"))?;
+            cfg.set_one(key, &vals.join(" "), true)
+                .map_err(|e| format!("Bad directive '--{key}': {e}"))?;
         }
         Ok(cfg)
     }
@@ -207,15 +236,20 @@ impl Config {
                 continue;
             }
             let w = words(line).map_err(|e| format!("config line {}: {e}", n + 1))?;
-            let Some((key, vals)) = w.split_first() else { continue };
-            self.set_one(key, &vals.join(" "), true).map_err(|e| format!("config line {}: '{line}': {e}", n + 1))?;
+            let Some((key, vals)) = w.split_first() else {
+                continue;
+            };
+            self.set_one(key, &vals.join(" "), true)
+                .map_err(|e| format!("config line {}: '{line}': {e}", n + 1))?;
         }
         Ok(())
     }
 
     /// Sets one key. `at_start` allows keys that cannot change at run time.
     fn set_one(&self, key: &str, value: &str, at_start: bool) -> Result<(), String> {
-        let (i, d) = find(key).ok_or_else(|| format!("Bad directive or wrong number of arguments: unknown key '{key}'"))?;
+        let (i, d) = find(key).ok_or_else(|| {
+            format!("Bad directive or wrong number of arguments: unknown key '{key}'")
+        })?;
         if !at_start && !d.mutable {
             return Err("can't set immutable config".into());
         }
@@ -229,7 +263,9 @@ impl Config {
         let mut staged = Vec::new();
         for (k, v) in pairs {
             let Some((i, d)) = find(k) else {
-                return Err(format!("Unknown option or number of arguments for CONFIG SET - '{k}'"));
+                return Err(format!(
+                    "Unknown option or number of arguments for CONFIG SET - '{k}'"
+                ));
             };
             if staged.iter().any(|&(j, _, _)| j == i) {
                 return Err(format!("Duplicate parameter - '{k}'"));
@@ -237,7 +273,9 @@ impl Config {
             if !d.mutable {
                 return Err(format!("CONFIG SET failed (possibly related to argument '{k}') - can't set immutable config"));
             }
-            let v = normalise(d, v).map_err(|e| format!("CONFIG SET failed (possibly related to argument '{k}') - {e}"))?;
+            let v = normalise(d, v).map_err(|e| {
+                format!("CONFIG SET failed (possibly related to argument '{k}') - {e}")
+            })?;
             staged.push((i, d.name, v));
         }
         let mut vals = self.values.write();
@@ -266,7 +304,9 @@ impl Config {
 
     /// The canonical value of a key.
     pub fn get(&self, name: &str) -> String {
-        find(name).map(|(i, _)| self.values.read()[i].clone()).unwrap_or_default()
+        find(name)
+            .map(|(i, _)| self.values.read()[i].clone())
+            .unwrap_or_default()
     }
 
     /// A numeric key (ints and memory sizes).
@@ -282,14 +322,20 @@ impl Config {
     /// CONFIG REWRITE: rewrites the file in place, keeping comments and order, updating the
     /// keys it names, and appending the keys that differ from their defaults.
     pub fn rewrite(&self) -> Result<(), String> {
-        let path = self.file.as_ref().ok_or("The server is running without a config file")?;
+        let path = self
+            .file
+            .as_ref()
+            .ok_or("The server is running without a config file")?;
         let old = std::fs::read_to_string(path).unwrap_or_default();
         let vals = self.values.read();
         let mut written = vec![false; DEFS.len()];
         let mut out = Vec::new();
         for line in old.lines() {
             let key = words(line.trim()).ok().and_then(|w| w.into_iter().next());
-            match key.filter(|_| !line.trim_start().starts_with('#')).and_then(|k| find(&k)) {
+            match key
+                .filter(|_| !line.trim_start().starts_with('#'))
+                .and_then(|k| find(&k))
+            {
                 Some((i, _)) if written[i] => {}
                 Some((i, d)) => {
                     written[i] = true;
@@ -305,14 +351,17 @@ impl Config {
             }
         }
         let tmp = path.with_extension("rewrite.tmp");
-        std::fs::write(&tmp, out.join("\n") + "\n").map_err(|e| format!("Rewriting config file: {e}"))?;
+        std::fs::write(&tmp, out.join("\n") + "\n")
+            .map_err(|e| format!("Rewriting config file: {e}"))?;
         std::fs::rename(&tmp, path).map_err(|e| format!("Rewriting config file: {e}"))
     }
 }
 
 /// Quotes a value for the config file when it is empty or has spaces or quotes.
 fn quote(v: &str) -> String {
-    if !v.is_empty() && !v.contains(|c: char| c.is_whitespace() || c == '"' || c == '\'' || c == '\\') {
+    if !v.is_empty()
+        && !v.contains(|c: char| c.is_whitespace() || c == '"' || c == '\'' || c == '\\')
+    {
         return v.to_string();
     }
     let mut s = String::from("\"");
@@ -337,8 +386,16 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let f = dir.path().join("s.conf");
         std::fs::write(&f, "# c\nport 7000\nmaxmemory 1mb\nrequirepass \"a b\"\n").expect("write");
-        let args: Vec<String> =
-            [f.to_string_lossy().as_ref(), "--port", "7001", "--maxmemory-policy", "allkeys-lru"].iter().map(|s| s.to_string()).collect();
+        let args: Vec<String> = [
+            f.to_string_lossy().as_ref(),
+            "--port",
+            "7001",
+            "--maxmemory-policy",
+            "allkeys-lru",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
         let c = Config::from_args(&args).expect("config");
         assert_eq!(c.get("port"), "7001");
         assert_eq!(c.get("max-data-size"), "1048576");
@@ -358,12 +415,19 @@ mod tests {
         let bad = c.set_many(&[("timeout".into(), "5".into()), ("port".into(), "1".into())]);
         assert!(bad.is_err());
         assert_eq!(c.get("timeout"), "0");
-        c.set_many(&[("timeout".into(), "5".into()), ("hot-memory".into(), "2mb".into())]).expect("set");
+        c.set_many(&[
+            ("timeout".into(), "5".into()),
+            ("hot-memory".into(), "2mb".into()),
+        ])
+        .expect("set");
         c.rewrite().expect("rewrite");
         let text = std::fs::read_to_string(&f).expect("read");
         assert!(text.starts_with("# keep me\nport 7000\n"));
         let again = Config::from_args(&[f.to_string_lossy().into_owned()]).expect("config");
-        assert_eq!((again.get("timeout"), again.get("hot-memory")), ("5".into(), "2097152".into()));
+        assert_eq!(
+            (again.get("timeout"), again.get("hot-memory")),
+            ("5".into(), "2097152".into())
+        );
     }
 
     #[test]
@@ -371,7 +435,9 @@ mod tests {
         let example = include_str!("../../../redis.conf.example");
         for d in DEFS {
             assert!(
-                example.lines().any(|l| l.trim_start_matches("# ").starts_with(&format!("{} ", d.name))),
+                example.lines().any(|l| l
+                    .trim_start_matches("# ")
+                    .starts_with(&format!("{} ", d.name))),
                 "redis.conf.example lacks {}",
                 d.name
             );
@@ -380,7 +446,12 @@ mod tests {
         let mut c = Config::defaults();
         c.load_text(example).expect("the example parses");
         for d in DEFS {
-            assert_eq!(c.get(d.name), parsed.get(d.name), "example default of {} differs", d.name);
+            assert_eq!(
+                c.get(d.name),
+                parsed.get(d.name),
+                "example default of {} differs",
+                d.name
+            );
         }
     }
 }

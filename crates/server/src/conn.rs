@@ -32,11 +32,18 @@ fn limits(s: &Shared) -> Limits {
 }
 
 /// Serves one connection until it closes, is killed, or the server shuts down.
-pub(crate) async fn handle(mut sock: TcpStream, addr: SocketAddr, laddr: SocketAddr, shared: Arc<Shared>) {
+pub(crate) async fn handle(
+    mut sock: TcpStream,
+    addr: SocketAddr,
+    laddr: SocketAddr,
+    shared: Arc<Shared>,
+) {
     let open = shared.open.fetch_add(1, Ordering::AcqRel) + 1;
     if open as u64 > shared.config.get_u64("maxclients") {
         shared.stats.rejected.fetch_add(1, Ordering::Relaxed);
-        let _ = sock.write_all(b"-ERR max number of clients reached\r\n").await;
+        let _ = sock
+            .write_all(b"-ERR max number of clients reached\r\n")
+            .await;
         shared.open.fetch_sub(1, Ordering::AcqRel);
         return;
     }
@@ -50,7 +57,11 @@ pub(crate) async fn handle(mut sock: TcpStream, addr: SocketAddr, laddr: SocketA
     shared.open.fetch_sub(1, Ordering::AcqRel);
 }
 
-async fn serve(sock: &mut TcpStream, shared: &Shared, client: &crate::clients::Client) -> &'static str {
+async fn serve(
+    sock: &mut TcpStream,
+    shared: &Shared,
+    client: &crate::clients::Client,
+) -> &'static str {
     let mut session = Session::new(client.id, shared.config.get("requirepass").is_empty());
     let mut decoder = RequestDecoder::new(limits(shared));
     let mut inbuf = BytesMut::with_capacity(READ_CHUNK);
@@ -66,7 +77,9 @@ async fn serve(sock: &mut TcpStream, shared: &Shared, client: &crate::clients::C
             if idle == 0 {
                 sock.read_buf(&mut inbuf).await
             } else {
-                match tokio::time::timeout(Duration::from_secs(idle), sock.read_buf(&mut inbuf)).await {
+                match tokio::time::timeout(Duration::from_secs(idle), sock.read_buf(&mut inbuf))
+                    .await
+                {
                     Ok(r) => r,
                     Err(_) => Err(std::io::Error::new(std::io::ErrorKind::TimedOut, "idle")),
                 }
@@ -120,7 +133,10 @@ async fn serve(sock: &mut TcpStream, shared: &Shared, client: &crate::clients::C
             let _ = rx.wait_for(|s| *s >= write_seq).await;
         }
         if !out.is_empty() {
-            shared.stats.net_out.fetch_add(out.len() as u64, Ordering::Relaxed);
+            shared
+                .stats
+                .net_out
+                .fetch_add(out.len() as u64, Ordering::Relaxed);
             if sock.write_all(&out).await.is_err() {
                 return "write error";
             }

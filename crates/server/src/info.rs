@@ -6,15 +6,32 @@ use std::sync::atomic::Ordering;
 use crate::Shared;
 
 /// Sections INFO shows with no argument, in Redis's order.
-const DEFAULT: &[&str] =
-    &["server", "clients", "memory", "persistence", "stats", "replication", "cpu", "keyspace", "tiering"];
+const DEFAULT: &[&str] = &[
+    "server",
+    "clients",
+    "memory",
+    "persistence",
+    "stats",
+    "replication",
+    "cpu",
+    "keyspace",
+    "tiering",
+];
 
 /// Renders the requested sections (`all`, `everything`, `default` or names).
 pub fn render(s: &Shared, asked: &[String]) -> String {
-    let wanted: Vec<&str> = if asked.is_empty() || asked.iter().any(|a| a == "default" || a == "all" || a == "everything") {
+    let wanted: Vec<&str> = if asked.is_empty()
+        || asked
+            .iter()
+            .any(|a| a == "default" || a == "all" || a == "everything")
+    {
         DEFAULT.to_vec()
     } else {
-        DEFAULT.iter().copied().filter(|d| asked.iter().any(|a| a == d)).collect()
+        DEFAULT
+            .iter()
+            .copied()
+            .filter(|d| asked.iter().any(|a| a == d))
+            .collect()
     };
     let mut out = String::new();
     for name in wanted {
@@ -39,7 +56,11 @@ fn field(out: &mut String, k: &str, v: impl std::fmt::Display) {
 fn rss() -> u64 {
     std::fs::read_to_string("/proc/self/statm")
         .ok()
-        .and_then(|s| s.split_whitespace().nth(1).and_then(|p| p.parse::<u64>().ok()))
+        .and_then(|s| {
+            s.split_whitespace()
+                .nth(1)
+                .and_then(|p| p.parse::<u64>().ok())
+        })
         .map_or(0, |pages| pages * 4096)
 }
 
@@ -59,8 +80,21 @@ fn section(s: &Shared, name: &str, out: &mut String) {
             field(out, "uptime_in_seconds", up);
             field(out, "uptime_in_days", up / 86400);
             field(out, "hz", s.config.get("hz"));
-            field(out, "executable", std::env::current_exe().map(|p| p.display().to_string()).unwrap_or_default());
-            field(out, "config_file", s.config.file().map(|p| p.display().to_string()).unwrap_or_default());
+            field(
+                out,
+                "executable",
+                std::env::current_exe()
+                    .map(|p| p.display().to_string())
+                    .unwrap_or_default(),
+            );
+            field(
+                out,
+                "config_file",
+                s.config
+                    .file()
+                    .map(|p| p.display().to_string())
+                    .unwrap_or_default(),
+            );
         }
         "clients" => {
             field(out, "connected_clients", s.clients.len());
@@ -76,7 +110,11 @@ fn section(s: &Shared, name: &str, out: &mut String) {
             field(out, "hot_memory", s.config.get("hot-memory"));
             field(out, "hot_used_memory", ks.hot().used_bytes());
             field(out, "hot_keys", ks.hot().len());
-            field(out, "rocksdb_block_cache_usage", ks.storage().block_cache_usage());
+            field(
+                out,
+                "rocksdb_block_cache_usage",
+                ks.storage().block_cache_usage(),
+            );
             let memtables: u64 = strata_storage::Cf::ALL
                 .iter()
                 .filter_map(|&cf| ks.storage().property(cf, "rocksdb.cur-size-all-mem-tables"))
@@ -93,19 +131,55 @@ fn section(s: &Shared, name: &str, out: &mut String) {
             field(out, "appendfsync", ks.storage().fsync_policy().as_str());
             field(out, "wal_fsyncs", ks.storage().fsync_count());
             field(out, "wal_written_batches", ks.storage().written_seq());
-            field(out, "storage_read_only", u8::from(ks.storage().read_only_reason().is_some()));
+            field(
+                out,
+                "storage_read_only",
+                u8::from(ks.storage().read_only_reason().is_some()),
+            );
         }
         "stats" => {
-            field(out, "total_connections_received", st.connections.load(Ordering::Relaxed));
-            field(out, "total_commands_processed", st.commands.load(Ordering::Relaxed));
-            field(out, "total_net_input_bytes", st.net_in.load(Ordering::Relaxed));
-            field(out, "total_net_output_bytes", st.net_out.load(Ordering::Relaxed));
-            field(out, "rejected_connections", st.rejected.load(Ordering::Relaxed));
-            field(out, "expired_keys", ks.stats.expired.load(Ordering::Relaxed));
+            field(
+                out,
+                "total_connections_received",
+                st.connections.load(Ordering::Relaxed),
+            );
+            field(
+                out,
+                "total_commands_processed",
+                st.commands.load(Ordering::Relaxed),
+            );
+            field(
+                out,
+                "total_net_input_bytes",
+                st.net_in.load(Ordering::Relaxed),
+            );
+            field(
+                out,
+                "total_net_output_bytes",
+                st.net_out.load(Ordering::Relaxed),
+            );
+            field(
+                out,
+                "rejected_connections",
+                st.rejected.load(Ordering::Relaxed),
+            );
+            field(
+                out,
+                "expired_keys",
+                ks.stats.expired.load(Ordering::Relaxed),
+            );
             field(out, "evicted_keys", 0);
             field(out, "keyspace_hits", ks.stats.hits.load(Ordering::Relaxed));
-            field(out, "keyspace_misses", ks.stats.misses.load(Ordering::Relaxed));
-            field(out, "total_error_replies", st.errors.load(Ordering::Relaxed));
+            field(
+                out,
+                "keyspace_misses",
+                ks.stats.misses.load(Ordering::Relaxed),
+            );
+            field(
+                out,
+                "total_error_replies",
+                st.errors.load(Ordering::Relaxed),
+            );
         }
         "replication" => {
             field(out, "role", "master");
@@ -120,7 +194,10 @@ fn section(s: &Shared, name: &str, out: &mut String) {
             for db in 0..ks.databases() {
                 let keys = ks.dbsize(db);
                 if keys > 0 {
-                    let expires = ks.storage().phys(db).map_or(0, |p| ks.storage().volatile_count(p));
+                    let expires = ks
+                        .storage()
+                        .phys(db)
+                        .map_or(0, |p| ks.storage().volatile_count(p));
                     let _ = write!(out, "db{db}:keys={keys},expires={expires},avg_ttl=0\r\n");
                 }
             }
@@ -130,7 +207,11 @@ fn section(s: &Shared, name: &str, out: &mut String) {
             field(out, "hot_keys", hot.len());
             field(out, "hot_used_memory", hot.used_bytes());
             field(out, "hot_hits", ks.stats.hot_hits.load(Ordering::Relaxed));
-            field(out, "cold_reads", ks.stats.cold_reads.load(Ordering::Relaxed));
+            field(
+                out,
+                "cold_reads",
+                ks.stats.cold_reads.load(Ordering::Relaxed),
+            );
             field(out, "hot_dropped_keys", hot.dropped.load(Ordering::Relaxed));
             let size: u64 = (0..ks.databases()).map(|d| ks.data_bytes(d)).sum();
             field(out, "logical_data_size", size);
@@ -142,7 +223,9 @@ fn section(s: &Shared, name: &str, out: &mut String) {
 
 /// User and system CPU seconds of the process, from /proc.
 fn cpu_times() -> (f64, f64) {
-    let Ok(stat) = std::fs::read_to_string("/proc/self/stat") else { return (0.0, 0.0) };
+    let Ok(stat) = std::fs::read_to_string("/proc/self/stat") else {
+        return (0.0, 0.0);
+    };
     // Fields after the parenthesised command name; utime and stime are the 12th and 13th.
     let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
     let f: Vec<&str> = rest.split_whitespace().collect();

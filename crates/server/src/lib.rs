@@ -74,7 +74,10 @@ pub fn alloc_stats() -> (u64, u64) {
     if epoch::advance().is_err() {
         return (0, 0);
     }
-    (stats::allocated::read().unwrap_or(0) as u64, stats::resident::read().unwrap_or(0) as u64)
+    (
+        stats::allocated::read().unwrap_or(0) as u64,
+        stats::resident::read().unwrap_or(0) as u64,
+    )
 }
 
 impl Shared {
@@ -113,11 +116,23 @@ impl Host for Shared {
     }
 
     fn config_resetstat(&self) {
-        for c in [&self.stats.commands, &self.stats.errors, &self.stats.rejected, &self.stats.net_in, &self.stats.net_out] {
+        for c in [
+            &self.stats.commands,
+            &self.stats.errors,
+            &self.stats.rejected,
+            &self.stats.net_in,
+            &self.stats.net_out,
+        ] {
             c.store(0, Ordering::Relaxed);
         }
         let ks = &self.ks.stats;
-        for c in [&ks.hits, &ks.misses, &ks.expired, &ks.hot_hits, &ks.cold_reads] {
+        for c in [
+            &ks.hits,
+            &ks.misses,
+            &ks.expired,
+            &ks.hot_hits,
+            &ks.cold_reads,
+        ] {
             c.store(0, Ordering::Relaxed);
         }
     }
@@ -152,7 +167,10 @@ impl Host for Shared {
 fn open_storage(c: &Config) -> Result<Arc<Storage>, String> {
     let mut o = StorageOptions::new(PathBuf::from(c.get("dir")));
     o.databases = c.get_u64("databases").clamp(1, u64::from(u16::MAX)) as u16;
-    o.fsync = c.get("appendfsync").parse().unwrap_or(FsyncPolicy::EverySec);
+    o.fsync = c
+        .get("appendfsync")
+        .parse()
+        .unwrap_or(FsyncPolicy::EverySec);
     o.block_cache_bytes = c.get_u64("rocksdb.block-cache-size") as usize;
     o.write_buffer_bytes = c.get_u64("rocksdb.write-buffer-size") as usize;
     o.max_background_jobs = c.get_u64("rocksdb.max-background-jobs") as i32;
@@ -176,7 +194,11 @@ pub fn run(args: Vec<String>) -> i32 {
             return 1;
         }
     };
-    let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().thread_name("strata-worker").build() {
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .thread_name("strata-worker")
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             tracing::error!(error = %e, "cannot start the runtime");
@@ -197,18 +219,34 @@ async fn serve(config: Config, logging: logging::Handle) -> Result<(), String> {
     let storage = open_storage(&config)?;
     let ks = Keyspace::new(
         storage.clone(),
-        KeyspaceOptions { hot_memory: config.get_u64("hot-memory"), hot_max_object_size: config.get_u64("hot-max-object-size") },
+        KeyspaceOptions {
+            hot_memory: config.get_u64("hot-memory"),
+            hot_max_object_size: config.get_u64("hot-max-object-size"),
+        },
     );
-    let binds: Vec<String> = config.get("bind").split_whitespace().map(str::to_string).collect();
+    let binds: Vec<String> = config
+        .get("bind")
+        .split_whitespace()
+        .map(str::to_string)
+        .collect();
     let port = config.get_u64("port") as u16;
     let mut listeners = Vec::new();
     for b in &binds {
         let host = b.trim_start_matches('-');
-        let addr = if host.contains(':') { format!("[{host}]:{port}") } else { format!("{host}:{port}") };
-        let l = TcpListener::bind(&addr).await.map_err(|e| format!("Could not create server TCP listening socket {addr}: {e}"))?;
+        let addr = if host.contains(':') {
+            format!("[{host}]:{port}")
+        } else {
+            format!("{host}:{port}")
+        };
+        let l = TcpListener::bind(&addr)
+            .await
+            .map_err(|e| format!("Could not create server TCP listening socket {addr}: {e}"))?;
         listeners.push(l);
     }
-    let bound = listeners.first().and_then(|l| l.local_addr().ok()).map_or(port, |a| a.port());
+    let bound = listeners
+        .first()
+        .and_then(|l| l.local_addr().ok())
+        .map_or(port, |a| a.port());
     let shared = Arc::new(Shared {
         config,
         ks,
@@ -243,12 +281,17 @@ async fn serve(config: Config, logging: logging::Handle) -> Result<(), String> {
     tracing::info!("shutting down: closing clients");
     shared.clients.kill_all();
     tracker.close();
-    if tokio::time::timeout(Duration::from_secs(10), tracker.wait()).await.is_err() {
+    if tokio::time::timeout(Duration::from_secs(10), tracker.wait())
+        .await
+        .is_err()
+    {
         tracing::warn!("some connections did not close within 10s");
     }
     let ks = shared.ks.clone();
     drop(shared);
-    tokio::task::spawn_blocking(move || ks.storage().shutdown()).await.map_err(|e| e.to_string())?;
+    tokio::task::spawn_blocking(move || ks.storage().shutdown())
+        .await
+        .map_err(|e| e.to_string())?;
     tracing::info!("Strata is now ready to exit, bye bye...");
     Ok(())
 }
@@ -257,7 +300,10 @@ async fn wait_for_signal(stop: &CancellationToken) {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{signal, SignalKind};
-        let (Ok(mut term), Ok(mut int)) = (signal(SignalKind::terminate()), signal(SignalKind::interrupt())) else {
+        let (Ok(mut term), Ok(mut int)) = (
+            signal(SignalKind::terminate()),
+            signal(SignalKind::interrupt()),
+        ) else {
             stop.cancelled().await;
             return;
         };
@@ -291,7 +337,9 @@ async fn accept_loop(listener: TcpListener, shared: Arc<Shared>, tracker: TaskTr
             }
         };
         shared.stats.connections.fetch_add(1, Ordering::Relaxed);
-        let laddr = sock.local_addr().unwrap_or(SocketAddr::from(([0, 0, 0, 0], 0)));
+        let laddr = sock
+            .local_addr()
+            .unwrap_or(SocketAddr::from(([0, 0, 0, 0], 0)));
         tracker.spawn(conn::handle(sock, addr, laddr, shared.clone()));
     }
 }

@@ -33,14 +33,20 @@ pub(crate) fn init(c: &Config) -> Result<Handle, String> {
     let file = c.get("logfile");
     let fmt = tracing_subscriber::fmt::layer().with_target(false);
     let result = if file.is_empty() {
-        tracing_subscriber::registry().with(filter).with(fmt).try_init()
+        tracing_subscriber::registry()
+            .with(filter)
+            .with(fmt)
+            .try_init()
     } else {
         let f = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
             .open(&file)
             .map_err(|e| format!("Can't open the log file {file}: {e}"))?;
-        tracing_subscriber::registry().with(filter).with(fmt.with_ansi(false).with_writer(std::sync::Mutex::new(f))).try_init()
+        tracing_subscriber::registry()
+            .with(filter)
+            .with(fmt.with_ansi(false).with_writer(std::sync::Mutex::new(f)))
+            .try_init()
     };
     // A subscriber may already be installed (tests that run several servers in one process).
     Ok(Handle(result.ok().map(|_| handle)))

@@ -43,12 +43,16 @@ async fn active_expiry(shared: Arc<Shared>) {
     loop {
         let hz = shared.config.get_u64("hz").clamp(1, 500);
         let ks = shared.ks.clone();
-        let outcome = match tokio::task::spawn_blocking(move || ks.expire_cycle(KEYS_PER_PASS)).await {
-            Ok(Ok(0)) => ExpireOutcome::Idle,
-            Ok(Ok(keys)) => ExpireOutcome::Expired { keys, full: keys >= KEYS_PER_PASS },
-            Ok(Err(e)) => ExpireOutcome::Failed(e.to_string()),
-            Err(e) => ExpireOutcome::Failed(e.to_string()),
-        };
+        let outcome =
+            match tokio::task::spawn_blocking(move || ks.expire_cycle(KEYS_PER_PASS)).await {
+                Ok(Ok(0)) => ExpireOutcome::Idle,
+                Ok(Ok(keys)) => ExpireOutcome::Expired {
+                    keys,
+                    full: keys >= KEYS_PER_PASS,
+                },
+                Ok(Err(e)) => ExpireOutcome::Failed(e.to_string()),
+                Err(e) => ExpireOutcome::Failed(e.to_string()),
+            };
         let pause = match &outcome {
             ExpireOutcome::Expired { full: true, .. } => Duration::ZERO,
             ExpireOutcome::Failed(e) => {

@@ -68,7 +68,11 @@ const CRC: usize = 4;
 impl Record {
     /// A string record with no expiry.
     pub fn string(value: Bytes) -> Record {
-        Record { kind: Kind::String, expire_ms: 0, body: value }
+        Record {
+            kind: Kind::String,
+            expire_ms: 0,
+            body: value,
+        }
     }
 
     /// The bytes written to the meta family.
@@ -163,13 +167,20 @@ mod tests {
 
     #[test]
     fn record_round_trip_and_checksum() {
-        let r = Record { kind: Kind::String, expire_ms: 1_700_000_000_123, body: Bytes::from_static(b"v") };
+        let r = Record {
+            kind: Kind::String,
+            expire_ms: 1_700_000_000_123,
+            body: Bytes::from_static(b"v"),
+        };
         let raw = r.encode();
         assert_eq!(Record::decode(&raw).ok(), Some(r.clone()));
         assert_eq!(peek_expire(&raw), Some(1_700_000_000_123));
         let mut bad = raw.clone();
         bad[9] ^= 1;
-        assert!(matches!(Record::decode(&bad), Err(StorageError::Corrupt(_))));
+        assert!(matches!(
+            Record::decode(&bad),
+            Err(StorageError::Corrupt(_))
+        ));
         assert!(Record::decode(&raw[..5]).is_err());
     }
 

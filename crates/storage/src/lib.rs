@@ -97,7 +97,9 @@ pub struct Storage {
 
 /// Milliseconds since the Unix epoch.
 pub fn now_ms() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64)
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
 }
 
 impl Storage {
@@ -115,22 +117,33 @@ impl Storage {
         db_opts.set_manual_wal_flush(false);
         db_opts.set_max_total_wal_size(256 << 20);
         db_opts.set_keep_log_file_num(4);
-        let cfs = Cf::ALL.iter().map(|&cf| {
-            ColumnFamilyDescriptor::new(cf.name(), cf_options(cf, opts, &cache))
-        });
+        let cfs = Cf::ALL
+            .iter()
+            .map(|&cf| ColumnFamilyDescriptor::new(cf.name(), cf_options(cf, opts, &cache)));
         let db = DB::open_cf_descriptors(&db_opts, &opts.path, cfs)?;
         let n = opts.databases.max(1) as usize;
         let mut keys = Vec::with_capacity(n);
         let mut bytes = Vec::with_capacity(n);
         let mut volatile = Vec::with_capacity(n);
-        let stats = db.cf_handle(Cf::Stats.name()).ok_or(StorageError::Corrupt("no stats family"))?;
+        let stats = db
+            .cf_handle(Cf::Stats.name())
+            .ok_or(StorageError::Corrupt("no stats family"))?;
         for d in 0..n as u16 {
-            keys.push(AtomicI64::new(stats::parse_counter(db.get_cf(stats, stats::keys_key(d))?.as_deref())));
-            bytes.push(AtomicI64::new(stats::parse_counter(db.get_cf(stats, stats::bytes_key(d))?.as_deref())));
-            volatile.push(AtomicI64::new(stats::parse_counter(db.get_cf(stats, stats::volatile_key(d))?.as_deref())));
+            keys.push(AtomicI64::new(stats::parse_counter(
+                db.get_cf(stats, stats::keys_key(d))?.as_deref(),
+            )));
+            bytes.push(AtomicI64::new(stats::parse_counter(
+                db.get_cf(stats, stats::bytes_key(d))?.as_deref(),
+            )));
+            volatile.push(AtomicI64::new(stats::parse_counter(
+                db.get_cf(stats, stats::volatile_key(d))?.as_deref(),
+            )));
         }
         let mut map: Vec<u16> = match db.get_cf(stats, stats::DB_MAP_KEY)? {
-            Some(raw) => raw.chunks_exact(2).map(|c| u16::from_be_bytes([c[0], c[1]])).collect(),
+            Some(raw) => raw
+                .chunks_exact(2)
+                .map(|c| u16::from_be_bytes([c[0], c[1]]))
+                .collect(),
             None => Vec::new(),
         };
         // A map from a run with fewer databases keeps its swaps; new databases map to themselves.
@@ -171,7 +184,9 @@ impl Storage {
                 if stopping.load(Ordering::Acquire) {
                     return;
                 }
-                let Some(storage) = weak.upgrade() else { return };
+                let Some(storage) = weak.upgrade() else {
+                    return;
+                };
                 if wal.policy() != FsyncPolicy::No {
                     storage.sync_now();
                 }
@@ -229,7 +244,9 @@ impl Storage {
 
     fn cf(&self, cf: Cf) -> &ColumnFamily {
         // Every family in `Cf::ALL` is opened (or created) by `open`, so the handle exists.
-        self.db.cf_handle(cf.name()).unwrap_or_else(|| unreachable!("column family {} is opened at start", cf.name()))
+        self.db
+            .cf_handle(cf.name())
+            .unwrap_or_else(|| unreachable!("column family {} is opened at start", cf.name()))
     }
 
     // ---- fsync policy -------------------------------------------------------------------------
@@ -278,22 +295,30 @@ impl Storage {
 
     /// Exact key count of a physical database (O(1)).
     pub fn key_count(&self, phys: u16) -> u64 {
-        self.keys.get(phys as usize).map_or(0, |c| c.load(Ordering::Acquire).max(0) as u64)
+        self.keys
+            .get(phys as usize)
+            .map_or(0, |c| c.load(Ordering::Acquire).max(0) as u64)
     }
 
     /// Exact number of keys with a TTL in a physical database (O(1)).
     pub fn volatile_count(&self, phys: u16) -> u64 {
-        self.volatile.get(phys as usize).map_or(0, |c| c.load(Ordering::Acquire).max(0) as u64)
+        self.volatile
+            .get(phys as usize)
+            .map_or(0, |c| c.load(Ordering::Acquire).max(0) as u64)
     }
 
     /// Exact logical bytes of a physical database (O(1)).
     pub fn data_bytes(&self, phys: u16) -> u64 {
-        self.bytes.get(phys as usize).map_or(0, |c| c.load(Ordering::Acquire).max(0) as u64)
+        self.bytes
+            .get(phys as usize)
+            .map_or(0, |c| c.load(Ordering::Acquire).max(0) as u64)
     }
 
     /// Exact logical bytes of all databases.
     pub fn total_data_bytes(&self) -> u64 {
-        (0..self.bytes.len() as u16).map(|d| self.data_bytes(d)).sum()
+        (0..self.bytes.len() as u16)
+            .map(|d| self.data_bytes(d))
+            .sum()
     }
 
     /// Swaps two logical databases by swapping their physical ids (O(1), durable). The caller
@@ -316,7 +341,10 @@ impl Storage {
 
     /// Reads and verifies a key's metadata record.
     pub fn get(&self, phys: u16, key: &[u8]) -> Result<Option<Record>> {
-        match self.db.get_pinned_cf(self.cf(Cf::Meta), meta_key(phys, key))? {
+        match self
+            .db
+            .get_pinned_cf(self.cf(Cf::Meta), meta_key(phys, key))?
+        {
             Some(raw) => Record::decode(&raw).map(Some),
             None => Ok(None),
         }
@@ -324,12 +352,20 @@ impl Storage {
 
     /// The logical size recorded in a key's ttl entry, if that entry exists.
     pub fn ttl_entry(&self, phys: u16, expire_ms: u64, key: &[u8]) -> Result<Option<u64>> {
-        Ok(self.db.get_pinned_cf(self.cf(Cf::Ttl), ttl_key(phys, expire_ms, key))?.map(|v| parse_size_value(&v)))
+        Ok(self
+            .db
+            .get_pinned_cf(self.cf(Cf::Ttl), ttl_key(phys, expire_ms, key))?
+            .map(|v| parse_size_value(&v)))
     }
 
     /// Up to `limit` keys of `phys` in byte order, strictly after `after` (from the start when
     /// None), with their records. Returns the keys and whether the range is exhausted.
-    pub fn scan(&self, phys: u16, after: Option<&[u8]>, limit: usize) -> Result<(Vec<(Bytes, Record)>, bool)> {
+    pub fn scan(
+        &self,
+        phys: u16,
+        after: Option<&[u8]>,
+        limit: usize,
+    ) -> Result<(Vec<(Bytes, Record)>, bool)> {
         let start = match after {
             Some(k) => {
                 let mut s = meta_key(phys, k);
@@ -340,7 +376,11 @@ impl Storage {
         };
         let mut ro = ReadOptions::default();
         ro.set_iterate_upper_bound(db_end(phys));
-        let iter = self.db.iterator_cf_opt(self.cf(Cf::Meta), ro, IteratorMode::From(&start, Direction::Forward));
+        let iter = self.db.iterator_cf_opt(
+            self.cf(Cf::Meta),
+            ro,
+            IteratorMode::From(&start, Direction::Forward),
+        );
         let mut out = Vec::new();
         for item in iter {
             let (k, v) = item?;
@@ -357,11 +397,20 @@ impl Storage {
         let mut ro = ReadOptions::default();
         ro.set_iterate_upper_bound(db_end(phys));
         let start = meta_key(phys, from);
-        let mut iter = self.db.iterator_cf_opt(self.cf(Cf::Meta), ro, IteratorMode::From(&start, Direction::Forward));
+        let mut iter = self.db.iterator_cf_opt(
+            self.cf(Cf::Meta),
+            ro,
+            IteratorMode::From(&start, Direction::Forward),
+        );
         if let Some(item) = iter.next() {
             return Ok(Some(Bytes::copy_from_slice(&item?.0[2..])));
         }
-        Ok(self.scan(phys, None, 1)?.0.into_iter().next().map(|(k, _)| k))
+        Ok(self
+            .scan(phys, None, 1)?
+            .0
+            .into_iter()
+            .next()
+            .map(|(k, _)| k))
     }
 
     /// Ttl entries of `phys` due at `now` or earlier: `(key, expire_ms, logical size)`.
@@ -371,7 +420,11 @@ impl Storage {
         upper.push(0xff);
         ro.set_iterate_upper_bound(upper);
         let start = phys.to_be_bytes();
-        let iter = self.db.iterator_cf_opt(self.cf(Cf::Ttl), ro, IteratorMode::From(&start, Direction::Forward));
+        let iter = self.db.iterator_cf_opt(
+            self.cf(Cf::Ttl),
+            ro,
+            IteratorMode::From(&start, Direction::Forward),
+        );
         let mut out = Vec::new();
         for item in iter.take(limit) {
             let (k, v) = item?;
@@ -387,13 +440,17 @@ impl Storage {
     /// Runs a manual compaction of every family (tests, and DEBUG-style operator use).
     pub fn compact_all(&self) {
         for cf in Cf::ALL {
-            self.db.compact_range_cf(self.cf(cf), None::<&[u8]>, None::<&[u8]>);
+            self.db
+                .compact_range_cf(self.cf(cf), None::<&[u8]>, None::<&[u8]>);
         }
     }
 
     /// A RocksDB integer property of a family, e.g. `rocksdb.estimate-num-keys`.
     pub fn property(&self, cf: Cf, name: &str) -> Option<u64> {
-        self.db.property_int_value_cf(self.cf(cf), name).ok().flatten()
+        self.db
+            .property_int_value_cf(self.cf(cf), name)
+            .ok()
+            .flatten()
     }
 
     /// Bytes held by the shared block cache.
@@ -405,7 +462,12 @@ impl Storage {
 
     /// A new batch. The caller holds the locks of every key it touches until `commit` returns.
     pub fn batch(&self) -> Batch<'_> {
-        Batch { s: self, wb: WriteBatch::default(), deltas: Vec::new(), clears: Vec::new() }
+        Batch {
+            s: self,
+            wb: WriteBatch::default(),
+            deltas: Vec::new(),
+            clears: Vec::new(),
+        }
     }
 
     fn check_writable(&self) -> Result<()> {
@@ -441,21 +503,31 @@ impl Batch<'_> {
     /// logical size. Keeps the ttl index and both counters in step.
     pub fn put(&mut self, phys: u16, key: &[u8], rec: &Record, size: u64, prev: Option<Prev>) {
         let s = self.s;
-        self.wb.put_cf(s.cf(Cf::Meta), meta_key(phys, key), rec.encode());
+        self.wb
+            .put_cf(s.cf(Cf::Meta), meta_key(phys, key), rec.encode());
         let (old_size, was_volatile) = match prev {
             Some(p) => {
                 if p.expire_ms != 0 && (p.expire_ms != rec.expire_ms || p.size != size) {
-                    self.wb.delete_cf(s.cf(Cf::Ttl), ttl_key(phys, p.expire_ms, key));
+                    self.wb
+                        .delete_cf(s.cf(Cf::Ttl), ttl_key(phys, p.expire_ms, key));
                 }
                 (p.size as i64, p.expire_ms != 0)
             }
             None => (0, false),
         };
-        if rec.expire_ms != 0 && prev.is_none_or(|p| p.expire_ms != rec.expire_ms || p.size != size) {
-            self.wb.put_cf(s.cf(Cf::Ttl), ttl_key(phys, rec.expire_ms, key), size_value(size));
+        if rec.expire_ms != 0 && prev.is_none_or(|p| p.expire_ms != rec.expire_ms || p.size != size)
+        {
+            self.wb.put_cf(
+                s.cf(Cf::Ttl),
+                ttl_key(phys, rec.expire_ms, key),
+                size_value(size),
+            );
         }
         let volatile = i64::from(rec.expire_ms != 0) - i64::from(was_volatile);
-        self.count(phys, [i64::from(prev.is_none()), size as i64 - old_size, volatile]);
+        self.count(
+            phys,
+            [i64::from(prev.is_none()), size as i64 - old_size, volatile],
+        );
     }
 
     /// Removes `key`, whose current state is `prev`.
@@ -463,15 +535,20 @@ impl Batch<'_> {
         let s = self.s;
         self.wb.delete_cf(s.cf(Cf::Meta), meta_key(phys, key));
         if prev.expire_ms != 0 {
-            self.wb.delete_cf(s.cf(Cf::Ttl), ttl_key(phys, prev.expire_ms, key));
+            self.wb
+                .delete_cf(s.cf(Cf::Ttl), ttl_key(phys, prev.expire_ms, key));
         }
-        self.count(phys, [-1, -(prev.size as i64), -i64::from(prev.expire_ms != 0)]);
+        self.count(
+            phys,
+            [-1, -(prev.size as i64), -i64::from(prev.expire_ms != 0)],
+        );
     }
 
     /// Settles a ttl entry whose key the compaction filter already dropped: the entry goes and
     /// the counters lose the key it stood for.
     pub fn settle_orphan_ttl(&mut self, phys: u16, key: &[u8], expire_ms: u64, size: u64) {
-        self.wb.delete_cf(self.s.cf(Cf::Ttl), ttl_key(phys, expire_ms, key));
+        self.wb
+            .delete_cf(self.s.cf(Cf::Ttl), ttl_key(phys, expire_ms, key));
         self.count(phys, [-1, -(size as i64), -1]);
     }
 
@@ -483,7 +560,11 @@ impl Batch<'_> {
             self.wb.delete_range_cf(s.cf(cf), &from, &to);
         }
         let stats = s.cf(Cf::Stats);
-        for k in [stats::keys_key(phys), stats::bytes_key(phys), stats::volatile_key(phys)] {
+        for k in [
+            stats::keys_key(phys),
+            stats::bytes_key(phys),
+            stats::volatile_key(phys),
+        ] {
             self.wb.put_cf(stats, k, 0i64.to_le_bytes());
         }
         self.deltas.retain(|(d, _)| *d != phys);
@@ -499,7 +580,11 @@ impl Batch<'_> {
 
     fn counters(s: &Storage, d: u16) -> [(&AtomicI64, [u8; 3]); 3] {
         let i = d as usize;
-        [(&s.keys[i], stats::keys_key(d)), (&s.bytes[i], stats::bytes_key(d)), (&s.volatile[i], stats::volatile_key(d))]
+        [
+            (&s.keys[i], stats::keys_key(d)),
+            (&s.bytes[i], stats::bytes_key(d)),
+            (&s.volatile[i], stats::volatile_key(d)),
+        ]
     }
 
     /// Whether the batch writes nothing.
@@ -555,14 +640,15 @@ fn cf_options(cf: Cf, opts: &StorageOptions, cache: &Cache) -> Options {
     o.set_bottommost_compression_type(DBCompressionType::Zstd);
     match cf {
         Cf::Stats => o.set_merge_operator_associative("strata.add", stats::add_merge),
-        Cf::Meta => o.set_compaction_filter("strata.expired", |_level: u32, _key: &[u8], value: &[u8]| {
-            match codec::peek_expire(value) {
+        Cf::Meta => o.set_compaction_filter(
+            "strata.expired",
+            |_level: u32, _key: &[u8], value: &[u8]| match codec::peek_expire(value) {
                 Some(exp) if exp != 0 && exp.saturating_add(FILTER_GRACE_MS) < now_ms() => {
                     rocksdb::CompactionDecision::Remove
                 }
                 _ => rocksdb::CompactionDecision::Keep,
-            }
-        }),
+            },
+        ),
         _ => {}
     }
     o

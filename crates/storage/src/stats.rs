@@ -34,7 +34,11 @@ pub fn parse_counter(raw: Option<&[u8]>) -> i64 {
 }
 
 /// Associative merge: the counter is the sum of its base value and every operand.
-pub fn add_merge(_key: &[u8], existing: Option<&[u8]>, operands: &MergeOperands) -> Option<Vec<u8>> {
+pub fn add_merge(
+    _key: &[u8],
+    existing: Option<&[u8]>,
+    operands: &MergeOperands,
+) -> Option<Vec<u8>> {
     let mut sum = parse_counter(existing);
     for op in operands {
         sum = sum.wrapping_add(parse_counter(Some(op)));

@@ -4,13 +4,27 @@ fn open(dir: &Path) -> Arc<Storage> {
     Storage::open(&StorageOptions::new(dir)).expect("open")
 }
 
-fn put_str(s: &Storage, db: u16, key: &[u8], val: &'static [u8], expire: u64, prev: Option<Prev>) -> Prev {
-    let rec = Record { kind: Kind::String, expire_ms: expire, body: Bytes::from_static(val) };
+fn put_str(
+    s: &Storage,
+    db: u16,
+    key: &[u8],
+    val: &'static [u8],
+    expire: u64,
+    prev: Option<Prev>,
+) -> Prev {
+    let rec = Record {
+        kind: Kind::String,
+        expire_ms: expire,
+        body: Bytes::from_static(val),
+    };
     let size = (key.len() + val.len()) as u64;
     let mut b = s.batch();
     b.put(db, key, &rec, size, prev);
     b.commit().expect("commit");
-    Prev { expire_ms: expire, size }
+    Prev {
+        expire_ms: expire,
+        size,
+    }
 }
 
 #[test]
@@ -29,8 +43,19 @@ fn counters_follow_puts_and_deletes_and_survive_reopen() {
     s.shutdown();
     drop(s);
     let s = open(dir.path());
-    assert_eq!((s.key_count(0), s.data_bytes(0), s.key_count(3), s.total_data_bytes()), (1, 2, 1, 4));
-    assert_eq!(s.get(0, b"b").expect("get").map(|r| r.body), Some(Bytes::from_static(b"1")));
+    assert_eq!(
+        (
+            s.key_count(0),
+            s.data_bytes(0),
+            s.key_count(3),
+            s.total_data_bytes()
+        ),
+        (1, 2, 1, 4)
+    );
+    assert_eq!(
+        s.get(0, b"b").expect("get").map(|r| r.body),
+        Some(Bytes::from_static(b"1"))
+    );
     assert_eq!(s.get(0, b"a").expect("get"), None);
 }
 
@@ -42,7 +67,10 @@ fn ttl_index_tracks_expiry_changes() {
     assert_eq!(s.due_ttl(1, 1000, 10).expect("due").len(), 1);
     let p = put_str(&s, 1, b"k", b"v", 2000, Some(p));
     assert!(s.due_ttl(1, 1000, 10).expect("due").is_empty());
-    assert_eq!(s.due_ttl(1, 2000, 10).expect("due"), vec![(Bytes::from_static(b"k"), 2000, 2)]);
+    assert_eq!(
+        s.due_ttl(1, 2000, 10).expect("due"),
+        vec![(Bytes::from_static(b"k"), 2000, 2)]
+    );
     put_str(&s, 1, b"k", b"v", 0, Some(p));
     assert!(s.due_ttl(1, u64::MAX - 1, 10).expect("due").is_empty());
 }
@@ -93,13 +121,22 @@ fn scan_pages_through_one_db_only() {
     }
     put_str(&s, 3, b"x", b"v", 0, None);
     let (page, done) = s.scan(2, None, 2).expect("scan");
-    assert_eq!(page.iter().map(|(k, _)| k.clone()).collect::<Vec<_>>(), vec![Bytes::from_static(b"a"), Bytes::from_static(b"b")]);
+    assert_eq!(
+        page.iter().map(|(k, _)| k.clone()).collect::<Vec<_>>(),
+        vec![Bytes::from_static(b"a"), Bytes::from_static(b"b")]
+    );
     assert!(!done);
     let (page, done) = s.scan(2, Some(b"b"), 2).expect("scan");
     assert_eq!(page.len(), 1);
     assert!(done);
-    assert_eq!(s.key_at_or_after(2, b"bb").expect("rk"), Some(Bytes::from_static(b"c")));
-    assert_eq!(s.key_at_or_after(2, b"d").expect("rk"), Some(Bytes::from_static(b"a")));
+    assert_eq!(
+        s.key_at_or_after(2, b"bb").expect("rk"),
+        Some(Bytes::from_static(b"c"))
+    );
+    assert_eq!(
+        s.key_at_or_after(2, b"d").expect("rk"),
+        Some(Bytes::from_static(b"a"))
+    );
 }
 
 #[test]
