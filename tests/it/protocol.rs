@@ -139,3 +139,31 @@ fn maxclients_is_enforced() {
     let mut c = s.raw();
     assert_eq!(c.reply(), b"-ERR max number of clients reached\r\n");
 }
+
+#[test]
+fn query_buffer_limit_closes_the_client_silently() {
+    let s = Server::strata(&["--client-query-buffer-limit", "1mb"]);
+    let mut c = s.raw();
+    c.send(b"*2\r\n$3\r\nGET\r\n$3000000\r\n");
+    let chunk = vec![b'x'; 64 * 1024];
+    for _ in 0..24 {
+        // The server may close mid-stream; later writes then fail, which is the point.
+        if std::io::Write::write_all(&mut c.writer(), &chunk).is_err() {
+            break;
+        }
+    }
+    assert!(c.closed(), "a client past the query buffer limit is closed");
+    assert_eq!(s.raw().cmd(&["PING"]), b"+PONG\r\n");
+}
+
+#[test]
+fn unauthenticated_clients_get_tight_limits() {
+    let s = Server::strata(&["--requirepass", "pw"]);
+    let mut c = s.raw();
+    c.send(b"*20\r\n");
+    assert_eq!(c.reply(), b"-ERR Protocol error: unauthenticated multibulk length\r\n");
+    let mut d = s.raw();
+    assert_eq!(d.cmd(&["AUTH", "pw"]), b"+OK\r\n");
+    let big = "x".repeat(20_000);
+    assert_eq!(d.cmd(&["SET", "k", &big]), b"+OK\r\n");
+}

@@ -231,6 +231,11 @@ impl Raw {
         })
     }
 
+    /// The socket, for writes that may fail.
+    pub fn writer(&mut self) -> &mut TcpStream {
+        &mut self.w
+    }
+
     pub fn send(&mut self, bytes: &[u8]) {
         self.w.write_all(bytes).expect("write");
     }
