@@ -101,34 +101,45 @@ fn decode_chunked_mset_rescanning(c: &mut Criterion) {
         let mut input = Vec::new();
         encode_request(&mut input, &args);
         group.throughput(Throughput::Bytes(input.len() as u64));
-        group.bench_function(format!("rescan_baseline_mset_{}k_args_1024b_chunks", 2 * pairs / 1000), |b| {
-            b.iter(|| {
-                let mut buf = BytesMut::with_capacity(4096);
-                let mut done = false;
-                for chunk in input.chunks(1024) {
-                    buf.extend_from_slice(chunk);
-                    if let Ok(Some(frame)) = redis_protocol::resp2::decode::decode_bytes_mut(&mut buf) {
-                        black_box(frame);
-                        done = true;
+        group.bench_function(
+            format!(
+                "rescan_baseline_mset_{}k_args_1024b_chunks",
+                2 * pairs / 1000
+            ),
+            |b| {
+                b.iter(|| {
+                    let mut buf = BytesMut::with_capacity(4096);
+                    let mut done = false;
+                    for chunk in input.chunks(1024) {
+                        buf.extend_from_slice(chunk);
+                        if let Ok(Some(frame)) =
+                            redis_protocol::resp2::decode::decode_bytes_mut(&mut buf)
+                        {
+                            black_box(frame);
+                            done = true;
+                        }
                     }
-                }
-                assert!(done);
-            });
-        });
+                    assert!(done);
+                });
+            },
+        );
         let mut dec = RequestDecoder::new(Limits::default());
-        group.bench_function(format!("strata_mset_{}k_args_1024b_chunks", 2 * pairs / 1000), |b| {
-            b.iter(|| {
-                let mut buf = BytesMut::with_capacity(4096);
-                let mut got = None;
-                for chunk in input.chunks(1024) {
-                    buf.extend_from_slice(chunk);
-                    if let Ok(Some(req)) = dec.decode(&mut buf) {
-                        got = Some(req);
+        group.bench_function(
+            format!("strata_mset_{}k_args_1024b_chunks", 2 * pairs / 1000),
+            |b| {
+                b.iter(|| {
+                    let mut buf = BytesMut::with_capacity(4096);
+                    let mut got = None;
+                    for chunk in input.chunks(1024) {
+                        buf.extend_from_slice(chunk);
+                        if let Ok(Some(req)) = dec.decode(&mut buf) {
+                            got = Some(req);
+                        }
                     }
-                }
-                assert_eq!(got.map(|r| r.len()), Some(2 * pairs + 1));
-            });
-        });
+                    assert_eq!(got.map(|r| r.len()), Some(2 * pairs + 1));
+                });
+            },
+        );
     }
     group.finish();
 }
@@ -152,5 +163,11 @@ fn encode_array(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, decode_pipelined, encode_array, decode_chunked_mset, decode_chunked_mset_rescanning);
+criterion_group!(
+    benches,
+    decode_pipelined,
+    encode_array,
+    decode_chunked_mset,
+    decode_chunked_mset_rescanning
+);
 criterion_main!(benches);

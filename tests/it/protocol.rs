@@ -161,7 +161,10 @@ fn unauthenticated_clients_get_tight_limits() {
     let s = Server::strata(&["--requirepass", "pw"]);
     let mut c = s.raw();
     c.send(b"*20\r\n");
-    assert_eq!(c.reply(), b"-ERR Protocol error: unauthenticated multibulk length\r\n");
+    assert_eq!(
+        c.reply(),
+        b"-ERR Protocol error: unauthenticated multibulk length\r\n"
+    );
     let mut d = s.raw();
     assert_eq!(d.cmd(&["AUTH", "pw"]), b"+OK\r\n");
     let big = "x".repeat(20_000);
