@@ -50,6 +50,9 @@ pub enum CmdError {
         /// The container command, upper case.
         cmd: String,
     },
+    /// A write refused at the data cap, in Redis's words.
+    #[error("OOM command not allowed when used memory > 'maxmemory'.")]
+    Oom,
     /// `NOAUTH Authentication required.`
     #[error("NOAUTH Authentication required.")]
     NoAuth,

@@ -38,6 +38,8 @@ pub struct HotTier {
     bytes: AtomicUsize,
     budget: AtomicU64,
     max_object: AtomicU64,
+    /// `hot-idle-seconds`; 0 disables idle eviction.
+    idle: AtomicU64,
     epoch: Instant,
     /// Entries dropped by TIER DROP or eviction (INFO tiering).
     pub dropped: AtomicU64,
@@ -54,6 +56,7 @@ impl HotTier {
             bytes: AtomicUsize::new(0),
             budget: AtomicU64::new(opts.hot_memory),
             max_object: AtomicU64::new(opts.hot_max_object_size),
+            idle: AtomicU64::new(opts.hot_idle_seconds),
             epoch: Instant::now(),
             dropped: AtomicU64::new(0),
         }
@@ -71,6 +74,21 @@ impl HotTier {
     /// Sets the largest value cached whole (`hot-max-object-size`).
     pub fn set_max_object(&self, bytes: u64) {
         self.max_object.store(bytes, Ordering::Relaxed);
+    }
+
+    /// Sets `hot-idle-seconds`.
+    pub fn set_idle_seconds(&self, secs: u64) {
+        self.idle.store(secs, Ordering::Relaxed);
+    }
+
+    /// The memory budget of the tier.
+    pub fn budget(&self) -> u64 {
+        self.budget.load(Ordering::Relaxed)
+    }
+
+    /// `hot-idle-seconds`.
+    pub fn idle_seconds(&self) -> u64 {
+        self.idle.load(Ordering::Relaxed)
     }
 
     /// Bytes charged to the tier.

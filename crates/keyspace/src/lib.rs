@@ -5,6 +5,8 @@
 //! builds one storage batch, commits it, and only then updates memory. A reader therefore never
 //! sees memory ahead of disk, and dropping the memory tier at any moment changes no reply.
 
+mod cap;
+mod evict;
 mod hot;
 mod txn;
 
@@ -16,6 +18,8 @@ use bytes::Bytes;
 use parking_lot::{Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use strata_storage::{Prev, Storage};
 
+pub use cap::{CapOutcome, CapState, EvictionPolicy, OverCap};
+pub use evict::{EvictOutcome, EvictState};
 pub use hot::{HotTier, Tier};
 pub use strata_storage::{now_ms, Kind, Record, StorageError};
 pub use txn::Txn;
@@ -37,6 +41,8 @@ pub struct KeyspaceStats {
     pub hot_hits: AtomicU64,
     /// Reads that missed memory and went to disk.
     pub cold_reads: AtomicU64,
+    /// Keys removed from both tiers by the data cap (Redis `evicted_keys`).
+    pub evicted: AtomicU64,
 }
 
 /// Tunables of the keyspace.
@@ -46,6 +52,8 @@ pub struct KeyspaceOptions {
     pub hot_memory: u64,
     /// Values larger than this are served from disk and never cached whole.
     pub hot_max_object_size: u64,
+    /// Entries unused this long leave memory (0: only under memory pressure).
+    pub hot_idle_seconds: u64,
 }
 
 impl Default for KeyspaceOptions {
@@ -53,6 +61,7 @@ impl Default for KeyspaceOptions {
         KeyspaceOptions {
             hot_memory: 256 << 20,
             hot_max_object_size: 1 << 20,
+            hot_idle_seconds: 0,
         }
     }
 }
@@ -67,6 +76,10 @@ pub struct Keyspace {
     hasher: std::collections::hash_map::RandomState,
     /// INFO counters.
     pub stats: KeyspaceStats,
+    /// The data cap and its policy.
+    pub(crate) cap: CapState,
+    /// The hot-tier evictor's state between passes.
+    pub(crate) evictor: EvictState,
 }
 
 /// An exclusive hold on the whole keyspace.
@@ -89,6 +102,8 @@ impl Keyspace {
             gate: RwLock::new(()),
             hasher: Default::default(),
             stats: KeyspaceStats::default(),
+            cap: CapState::default(),
+            evictor: EvictState::default(),
         })
     }
 

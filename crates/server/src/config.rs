@@ -98,7 +98,7 @@ pub static DEFS: &[Def] = &[
         mutable: true,
     },
     def("maxmemory-samples", "5", Kind::Int(1, 64), true),
-    def("rocksdb.block-cache-size", "64mb", Kind::Memory, false),
+    def("rocksdb.block-cache-size", "0", Kind::Memory, false),
     def("rocksdb.write-buffer-size", "32mb", Kind::Memory, false),
     def("rocksdb.max-background-jobs", "2", Kind::Int(1, 64), false),
     // Read-only answers for tools that ask (redis-benchmark reads both at start).

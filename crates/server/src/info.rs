@@ -108,6 +108,7 @@ fn section(s: &Shared, name: &str, out: &mut String) {
             field(out, "maxmemory", s.config.get("max-data-size"));
             field(out, "maxmemory_policy", s.config.get("eviction-policy"));
             field(out, "hot_memory", s.config.get("hot-memory"));
+            field(out, "hot_tier_budget", ks.hot().budget());
             field(out, "hot_used_memory", ks.hot().used_bytes());
             field(out, "hot_keys", ks.hot().len());
             field(
@@ -115,11 +116,7 @@ fn section(s: &Shared, name: &str, out: &mut String) {
                 "rocksdb_block_cache_usage",
                 ks.storage().block_cache_usage(),
             );
-            let memtables: u64 = strata_storage::Cf::ALL
-                .iter()
-                .filter_map(|&cf| ks.storage().property(cf, "rocksdb.cur-size-all-mem-tables"))
-                .sum();
-            field(out, "rocksdb_memtable_usage", memtables);
+            field(out, "rocksdb_memtable_usage", ks.storage().memtable_usage());
         }
         "persistence" => {
             field(out, "loading", 0);
@@ -168,7 +165,11 @@ fn section(s: &Shared, name: &str, out: &mut String) {
                 "expired_keys",
                 ks.stats.expired.load(Ordering::Relaxed),
             );
-            field(out, "evicted_keys", 0);
+            field(
+                out,
+                "evicted_keys",
+                ks.stats.evicted.load(Ordering::Relaxed),
+            );
             field(out, "keyspace_hits", ks.stats.hits.load(Ordering::Relaxed));
             field(
                 out,
@@ -213,9 +214,17 @@ fn section(s: &Shared, name: &str, out: &mut String) {
                 ks.stats.cold_reads.load(Ordering::Relaxed),
             );
             field(out, "hot_dropped_keys", hot.dropped.load(Ordering::Relaxed));
+            field(out, "hot_tier_budget", hot.budget());
+            field(out, "hot_idle_seconds", hot.idle_seconds());
             let size: u64 = (0..ks.databases()).map(|d| ks.data_bytes(d)).sum();
             field(out, "logical_data_size", size);
             field(out, "max_data_size", s.config.get("max-data-size"));
+            field(out, "eviction_policy", s.config.get("eviction-policy"));
+            field(
+                out,
+                "evicted_keys",
+                ks.stats.evicted.load(Ordering::Relaxed),
+            );
         }
         _ => {}
     }

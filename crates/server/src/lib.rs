@@ -91,7 +91,9 @@ impl Shared {
                         self.ks.storage().set_fsync_policy(p);
                     }
                 }
-                "hot-memory" => self.ks.hot().set_budget(c.get_u64(n)),
+                "hot-memory" => self.ks.hot().set_budget(hot_share(c)),
+                "hot-idle-seconds" => self.ks.hot().set_idle_seconds(c.get_u64(n)),
+                "max-data-size" | "eviction-policy" | "maxmemory-samples" => apply_cap(&self.ks, c),
                 "hot-max-object-size" => self.ks.hot().set_max_object(c.get_u64(n)),
                 "loglevel" => self.logging.set_level(&c.get(n)),
                 _ => {}
@@ -163,6 +165,31 @@ impl Host for Shared {
     }
 }
 
+/// The part of `hot-memory` RocksDB gets for its block cache, with memtables charged to it:
+/// `rocksdb.block-cache-size` when set, else a quarter of the budget (at least 8 MiB).
+fn rocksdb_share(c: &Config) -> u64 {
+    match c.get_u64("rocksdb.block-cache-size") {
+        0 => (c.get_u64("hot-memory") / 4).max(8 << 20),
+        n => n,
+    }
+}
+
+/// The memory tier's part of `hot-memory`: what RocksDB's share leaves.
+fn hot_share(c: &Config) -> u64 {
+    c.get_u64("hot-memory")
+        .saturating_sub(rocksdb_share(c))
+        .max(1 << 20)
+}
+
+fn apply_cap(ks: &Keyspace, c: &Config) {
+    let policy = c.get("eviction-policy").parse().unwrap_or_default();
+    ks.set_cap(
+        c.get_u64("max-data-size"),
+        policy,
+        c.get_u64("maxmemory-samples") as usize,
+    );
+}
+
 /// Opens storage as the configuration says.
 fn open_storage(c: &Config) -> Result<Arc<Storage>, String> {
     let mut o = StorageOptions::new(PathBuf::from(c.get("dir")));
@@ -171,7 +198,7 @@ fn open_storage(c: &Config) -> Result<Arc<Storage>, String> {
         .get("appendfsync")
         .parse()
         .unwrap_or(FsyncPolicy::EverySec);
-    o.block_cache_bytes = c.get_u64("rocksdb.block-cache-size") as usize;
+    o.block_cache_bytes = rocksdb_share(c) as usize;
     o.write_buffer_bytes = c.get_u64("rocksdb.write-buffer-size") as usize;
     o.max_background_jobs = c.get_u64("rocksdb.max-background-jobs") as i32;
     Storage::open(&o).map_err(|e| format!("cannot open the data dir {}: {e}", o.path.display()))
@@ -220,10 +247,12 @@ async fn serve(config: Config, logging: logging::Handle) -> Result<(), String> {
     let ks = Keyspace::new(
         storage.clone(),
         KeyspaceOptions {
-            hot_memory: config.get_u64("hot-memory"),
+            hot_memory: hot_share(&config),
             hot_max_object_size: config.get_u64("hot-max-object-size"),
+            hot_idle_seconds: config.get_u64("hot-idle-seconds"),
         },
     );
+    apply_cap(&ks, &config);
     let binds: Vec<String> = config
         .get("bind")
         .split_whitespace()

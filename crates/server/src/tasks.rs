@@ -37,6 +37,53 @@ pub enum ExpireOutcome {
 /// Starts every background task on the tracker.
 pub(crate) fn spawn_all(shared: &Arc<Shared>, tracker: &TaskTracker) {
     tracker.spawn(active_expiry(shared.clone()));
+    tracker.spawn(hot_evictor(shared.clone()));
+    tracker.spawn(data_cap(shared.clone()));
+}
+
+/// How often the evictor and the cap enforcer look: often enough that the memory tier and the
+/// data stay near their limits under a steady write load, rarely enough to cost nothing idle.
+const TIERING_PERIOD: Duration = Duration::from_millis(50);
+
+/// The memory tier's evictor (mechanics and policy: `strata_keyspace::evict`).
+async fn hot_evictor(shared: Arc<Shared>) {
+    loop {
+        let ks = shared.ks.clone();
+        match tokio::task::spawn_blocking(move || ks.evict_pass()).await {
+            Ok(strata_keyspace::EvictOutcome::Dropped { entries, bytes }) => {
+                tracing::debug!(entries, bytes, "evictor dropped entries from memory");
+            }
+            Ok(strata_keyspace::EvictOutcome::WithinBudget) => {}
+            Err(e) => tracing::warn!(error = %e, "evictor pass failed"),
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(TIERING_PERIOD) => {}
+            _ = shared.shutdown.cancelled() => return,
+        }
+    }
+}
+
+/// Background eviction at the data cap (mechanics and policy: `strata_keyspace::cap`).
+async fn data_cap(shared: Arc<Shared>) {
+    loop {
+        let ks = shared.ks.clone();
+        let pause = match tokio::task::spawn_blocking(move || ks.cap_pass()).await {
+            Ok(strata_keyspace::CapOutcome::Evicted { keys, bytes }) => {
+                tracing::debug!(keys, bytes, "evicted keys at the data cap");
+                Duration::ZERO
+            }
+            Ok(strata_keyspace::CapOutcome::Stuck) => Duration::from_secs(1),
+            Ok(strata_keyspace::CapOutcome::Within) => TIERING_PERIOD,
+            Err(e) => {
+                tracing::warn!(error = %e, "data cap pass failed");
+                Duration::from_secs(1)
+            }
+        };
+        tokio::select! {
+            _ = tokio::time::sleep(pause) => {}
+            _ = shared.shutdown.cancelled() => return,
+        }
+    }
 }
 
 async fn active_expiry(shared: Arc<Shared>) {

@@ -8,6 +8,7 @@
 mod cf;
 mod codec;
 mod error;
+mod sample;
 mod stats;
 mod sync;
 
@@ -21,7 +22,7 @@ use bytes::Bytes;
 use parking_lot::{Mutex, RwLock};
 use rocksdb::{
     BlockBasedOptions, Cache, ColumnFamily, ColumnFamilyDescriptor, DBCompressionType, Direction,
-    IteratorMode, Options, ReadOptions, WriteBatch, WriteOptions, DB,
+    IteratorMode, Options, ReadOptions, WriteBatch, WriteBufferManager, WriteOptions, DB,
 };
 use tokio::sync::watch;
 
@@ -93,6 +94,7 @@ pub struct Storage {
     /// Set by the first failed write: later writes are refused until restart.
     read_only: RwLock<Option<String>>,
     block_cache: Cache,
+    write_buffers: WriteBufferManager,
 }
 
 /// Milliseconds since the Unix epoch.
@@ -110,7 +112,15 @@ impl Storage {
             StorageError::ReadOnly(format!("cannot create {}: {e}", opts.path.display()))
         })?;
         let cache = Cache::new_lru_cache(opts.block_cache_bytes);
+        // Memtables are charged to the block cache, so RocksDB's memory is one bounded number.
+        // No stall: a full budget makes RocksDB flush, never block a writer.
+        let wbm = WriteBufferManager::new_write_buffer_manager_with_cache(
+            opts.block_cache_bytes / 2,
+            false,
+            cache.clone(),
+        );
         let mut db_opts = Options::default();
+        db_opts.set_write_buffer_manager(&wbm);
         db_opts.create_if_missing(true);
         db_opts.create_missing_column_families(true);
         db_opts.set_max_background_jobs(opts.max_background_jobs);
@@ -164,6 +174,7 @@ impl Storage {
             volatile,
             read_only: RwLock::new(None),
             block_cache: cache,
+            write_buffers: wbm,
         });
         storage.start_syncer();
         Ok(storage)
@@ -453,9 +464,14 @@ impl Storage {
             .flatten()
     }
 
-    /// Bytes held by the shared block cache.
+    /// Bytes held by the shared block cache, memtable charges included.
     pub fn block_cache_usage(&self) -> usize {
         self.block_cache.get_usage()
+    }
+
+    /// Bytes of memtables, as the write-buffer manager counts them.
+    pub fn memtable_usage(&self) -> usize {
+        self.write_buffers.get_usage()
     }
 
     // ---- writes -------------------------------------------------------------------------------

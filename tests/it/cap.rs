@@ -1,0 +1,1 @@
+//! The data cap and its eviction policies, end to end. (To be written.)

@@ -1,0 +1,1 @@
+//! Hot-tier budget and idle eviction, end to end. (To be written.)
