@@ -28,9 +28,9 @@ fn pipelined_sets() -> Vec<u8> {
     out
 }
 
-fn big_mset() -> Vec<u8> {
-    const PAIRS: usize = 50_000;
-    let keys: Vec<String> = (0..PAIRS).map(|i| format!("key:{i}")).collect();
+/// `MSET key:0 value key:1 value ...` with `pairs` pairs.
+fn mset_request(pairs: usize) -> Vec<u8> {
+    let keys: Vec<String> = (0..pairs).map(|i| format!("key:{i}")).collect();
     let mut args: Vec<&[u8]> = vec![b"MSET"];
     for k in &keys {
         args.push(k.as_bytes());
@@ -64,7 +64,7 @@ fn decode_pipelined(c: &mut Criterion) {
 }
 
 fn decode_chunked_mset(c: &mut Criterion) {
-    let input = big_mset();
+    let input = mset_request(50_000);
     let mut group = c.benchmark_group("resp_decode");
     group.throughput(Throughput::Bytes(input.len() as u64));
     group.sample_size(20);
@@ -92,14 +92,7 @@ fn decode_chunked_mset_rescanning(c: &mut Criterion) {
     let mut group = c.benchmark_group("resp_decode");
     group.sample_size(10);
     for pairs in [1_000usize, 5_000] {
-        let keys: Vec<String> = (0..pairs).map(|i| format!("key:{i}")).collect();
-        let mut args: Vec<&[u8]> = vec![b"MSET"];
-        for k in &keys {
-            args.push(k.as_bytes());
-            args.push(b"value");
-        }
-        let mut input = Vec::new();
-        encode_request(&mut input, &args);
+        let input = mset_request(pairs);
         group.throughput(Throughput::Bytes(input.len() as u64));
         group.bench_function(
             format!(

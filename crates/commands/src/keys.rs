@@ -60,12 +60,6 @@ const TWO_KEYS: Keys = Keys {
     step: 1,
 };
 
-/// Key of the OBJECT subcommands (after the subcommand name).
-const OBJECT_KEY: Keys = Keys {
-    first: 2,
-    last: 2,
-    step: 1,
-};
 
 /// Argument `i`, which the arity check guarantees; a syntax error rather than a panic if not.
 fn arg(args: &[Bytes], i: usize) -> Result<&Bytes, CmdError> {
@@ -795,7 +789,7 @@ const OBJECT_SUBCOMMANDS: &[CommandDef] = &[
         "object|encoding",
         3,
         READONLY,
-        OBJECT_KEY,
+        Keys::SUB_ONE,
         G,
         "2.2.3",
         "Returns the internal encoding of a Redis object.",
@@ -805,7 +799,7 @@ const OBJECT_SUBCOMMANDS: &[CommandDef] = &[
         "object|freq",
         3,
         READONLY,
-        OBJECT_KEY,
+        Keys::SUB_ONE,
         G,
         "4.0.0",
         "Returns the logarithmic access frequency counter of a Redis object.",
@@ -825,7 +819,7 @@ const OBJECT_SUBCOMMANDS: &[CommandDef] = &[
         "object|idletime",
         3,
         READONLY,
-        OBJECT_KEY,
+        Keys::SUB_ONE,
         G,
         "2.2.3",
         "Returns the time since the last access to a Redis object.",
@@ -835,7 +829,7 @@ const OBJECT_SUBCOMMANDS: &[CommandDef] = &[
         "object|refcount",
         3,
         READONLY,
-        OBJECT_KEY,
+        Keys::SUB_ONE,
         G,
         "2.2.3",
         "Returns the reference count of a value of a key.",

@@ -351,6 +351,60 @@ fn tier_where(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     })
 }
 
+/// # Format
+/// `TIER INFO key`: `tier`, `memory_bytes` and `disk_bytes` of a key, or nil for no such key.
+fn tier_info(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+    let Some((tier, mem, disk)) = ctx.ks.tier_report(ctx.db(), &args[2])? else {
+        return Ok(Reply::Null);
+    };
+    let name = if tier == Tier::Memory {
+        "memory"
+    } else {
+        "disk"
+    };
+    Ok(Reply::Array(vec![
+        Reply::bulk("tier"),
+        Reply::bulk(name),
+        Reply::bulk("memory_bytes"),
+        Reply::Int(mem as i64),
+        Reply::bulk("disk_bytes"),
+        Reply::Int(disk as i64),
+    ]))
+}
+
+// ---- MEMORY -------------------------------------------------------------------------------------
+
+/// # Format
+/// `MEMORY USAGE key [SAMPLES count]`: the bytes the key takes when held in memory.
+fn memory_usage(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+    match args.len() {
+        3 => {}
+        5 if is(&args[3], "SAMPLES") => {
+            let n = crate::args::parse_i64(&args[4])?;
+            if n < 0 {
+                return Err(CmdError::Syntax);
+            }
+        }
+        _ => return Err(CmdError::Syntax),
+    }
+    let mut t = ctx.txn(args);
+    let rec = t.lookup(ctx.db(), &args[2])?;
+    ctx.commit(t)?;
+    Ok(rec.map_or(Reply::Null, |r| {
+        Reply::Int(strata_keyspace::memory_usage(&args[2], &r) as i64)
+    }))
+}
+
+fn memory_help(_: &mut Ctx<'_>, _: &[Bytes]) -> CmdResult {
+    help(&[
+        "MEMORY <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+        "USAGE <key> [SAMPLES <count>]",
+        "    Return memory in bytes used by <key> and its value when held in memory.",
+        "HELP",
+        "    Print this help.",
+    ])
+}
+
 fn tier_help(_: &mut Ctx<'_>, _: &[Bytes]) -> CmdResult {
     help(&[
         "TIER <subcommand> [<arg> ...]. Subcommands are:",
@@ -358,6 +412,8 @@ fn tier_help(_: &mut Ctx<'_>, _: &[Bytes]) -> CmdResult {
         "    Drop the keys (every key of every db if none given) from memory. Data stays on disk.",
         "WHERE <key>",
         "    Return 'memory' if the key is cached in memory (and on disk), 'disk' if only on disk.",
+        "INFO <key>",
+        "    Return the key's tier and the bytes it takes in memory and on disk.",
         "HELP",
         "    Print this help.",
     ])
@@ -498,15 +554,21 @@ static TIER_SUBS: &[CommandDef] = &[
         "tier|where",
         3,
         READONLY | FAST,
-        Keys {
-            first: 2,
-            last: 2,
-            step: 1,
-        },
+        Keys::SUB_ONE,
         "server",
         "7.2.4",
         "Reports which tier holds a key.",
         tier_where,
+    ),
+    cmd(
+        "tier|info",
+        3,
+        READONLY,
+        Keys::SUB_ONE,
+        "server",
+        "7.2.4",
+        "Reports a key's tier and its bytes in memory and on disk.",
+        tier_info,
     ),
     cmd(
         "tier|help",
@@ -517,6 +579,29 @@ static TIER_SUBS: &[CommandDef] = &[
         "7.2.4",
         "Returns helpful text about the different subcommands.",
         tier_help,
+    ),
+];
+
+static MEMORY_SUBS: &[CommandDef] = &[
+    cmd(
+        "memory|usage",
+        -3,
+        READONLY,
+        Keys::SUB_ONE,
+        "server",
+        "4.0.0",
+        "Estimates the memory usage of a key.",
+        memory_usage,
+    ),
+    cmd(
+        "memory|help",
+        2,
+        LOADING | STALE,
+        Keys::NONE,
+        "server",
+        "4.0.0",
+        "Returns helpful text about the different subcommands.",
+        memory_help,
     ),
 ];
 
@@ -623,6 +708,14 @@ pub static COMMANDS: &[CommandDef] = &[
         CONFIG_SUBS,
     ),
     container(
+        "memory",
+        0,
+        "server",
+        "4.0.0",
+        "A container for memory diagnostics commands.",
+        MEMORY_SUBS,
+    ),
+    container(
         "tier",
         0,
         "server",
@@ -662,6 +755,50 @@ mod tests {
             env.run(&["COMMAND", "GETKEYS", "get"]),
             err("ERR Invalid number of arguments specified for command")
         );
+    }
+
+    #[test]
+    fn memory_usage_is_the_same_in_every_tier() {
+        crate::tests::both(|env| {
+            assert_eq!(env.run(&["SET", "k", "12345"]), ok());
+            let Reply::Int(n) = env.run(&["MEMORY", "USAGE", "k"]) else {
+                panic!("int")
+            };
+            assert!(n > 6, "{n}");
+            assert_eq!(
+                env.run(&["MEMORY", "USAGE", "k", "SAMPLES", "5"]),
+                Reply::Int(n)
+            );
+            assert_eq!(env.run(&["MEMORY", "USAGE", "nokey"]), Reply::Null);
+            assert_eq!(
+                env.run(&["MEMORY", "USAGE", "k", "BAD"]),
+                err("ERR syntax error")
+            );
+        });
+    }
+
+    #[test]
+    fn tier_info_reports_bytes_per_tier() {
+        let mut env = Env::new();
+        assert_eq!(env.run(&["SET", "k", "v", "EX", "100"]), ok());
+        let Reply::Array(warm) = env.run(&["TIER", "INFO", "k"]) else {
+            panic!("array")
+        };
+        assert_eq!(warm[1], bulk("memory"));
+        assert!(matches!(warm[3], Reply::Int(n) if n > 0));
+        env.run(&["TIER", "DROP"]);
+        let Reply::Array(cold) = env.run(&["TIER", "INFO", "k"]) else {
+            panic!("array")
+        };
+        assert_eq!(
+            (cold[1].clone(), cold[3].clone()),
+            (bulk("disk"), Reply::Int(0))
+        );
+        assert_eq!(
+            cold[5], warm[5],
+            "disk bytes do not depend on the memory tier"
+        );
+        assert_eq!(env.run(&["TIER", "INFO", "nokey"]), Reply::Null);
     }
 
     #[test]

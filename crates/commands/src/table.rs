@@ -93,6 +93,12 @@ impl Keys {
         last: 1,
         step: 1,
     };
+    /// One key at index 2, after a subcommand (`TIER WHERE key`).
+    pub const SUB_ONE: Keys = Keys {
+        first: 2,
+        last: 2,
+        step: 1,
+    };
     /// Every argument from 1 on.
     pub const ALL: Keys = Keys {
         first: 1,

@@ -13,7 +13,7 @@ use strata_storage::Record;
 use crate::KeyspaceOptions;
 
 /// Bytes charged per entry beyond its key and value: map slot, record header, refcounts.
-const ENTRY_OVERHEAD: usize = 96;
+pub(crate) const ENTRY_OVERHEAD: usize = 96;
 
 /// Which tier holds a key's current value.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

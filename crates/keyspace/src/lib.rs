@@ -186,6 +186,32 @@ impl Keyspace {
         })
     }
 
+    /// Bytes a key takes in each tier, without loading it: `(tier, memory bytes, disk bytes)`.
+    /// Disk bytes are the encoded records (metadata and ttl entry), before compression.
+    pub fn tier_report(&self, db: usize, key: &[u8]) -> Result<Option<(Tier, u64, u64)>> {
+        let Some(phys) = self.storage.phys(db) else {
+            return Ok(None);
+        };
+        let _g = self.gate.read();
+        let _k = self.stripes[self.stripe(phys, key)].lock();
+        let Some(rec) = self.storage.get(phys, key)? else {
+            return Ok(None);
+        };
+        if !live(&rec, now_ms()) {
+            return Ok(None);
+        }
+        let ttl_entry = if rec.expire_ms != 0 {
+            2 + 8 + key.len() as u64 + 8
+        } else {
+            0
+        };
+        let disk = 2 + key.len() as u64 + rec.encode().len() as u64 + ttl_entry;
+        Ok(Some(match self.hot.peek(phys, key) {
+            Some(_) => (Tier::Memory, memory_usage(key, &rec), disk),
+            None => (Tier::Disk, 0, disk),
+        }))
+    }
+
     /// Drops keys (or, with `keys` empty, all of `db`, or with `db` None, everything) from memory.
     /// Disk is untouched, so no reply changes. Returns how many entries were dropped.
     pub fn drop_hot(&self, db: Option<usize>, keys: &[Bytes]) -> usize {
@@ -290,6 +316,12 @@ impl Exclusive<'_> {
 /// Whether a record is visible at `now`.
 pub fn live(rec: &Record, now: u64) -> bool {
     rec.expire_ms == 0 || rec.expire_ms > now
+}
+
+/// What a key costs in memory when cached: key, value and the entry's fixed overhead. MEMORY
+/// USAGE reports this whichever tier holds the key, so its reply does not depend on the tier.
+pub fn memory_usage(key: &[u8], rec: &Record) -> u64 {
+    (key.len() + rec.body.len() + hot::ENTRY_OVERHEAD) as u64
 }
 
 /// The logical size of a key: what `max-data-size` and INFO count.
