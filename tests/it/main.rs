@@ -7,6 +7,7 @@ mod config;
 mod coverage;
 mod differential;
 mod durability;
+mod introspection;
 mod protocol;
 mod tiering;
 mod util;

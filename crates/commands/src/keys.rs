@@ -60,7 +60,6 @@ const TWO_KEYS: Keys = Keys {
     step: 1,
 };
 
-
 /// Argument `i`, which the arity check guarantees; a syntax error rather than a panic if not.
 fn arg(args: &[Bytes], i: usize) -> Result<&Bytes, CmdError> {
     args.get(i).ok_or(CmdError::Syntax)
@@ -694,24 +693,10 @@ fn encoding(rec: &Record) -> &'static str {
     }
 }
 
-/// Reads the key of an OBJECT subcommand without marking it used (Redis's `LOOKUP_NOTOUCH`), so
-/// that OBJECT never changes what OBJECT IDLETIME reports. Disk is authoritative (memory is never
-/// ahead of it), so the record is read from there and nothing is loaded into memory. Counts a
-/// keyspace hit or miss, as Redis does.
+/// Reads the key of an OBJECT subcommand without marking it used, so that OBJECT never changes
+/// what OBJECT IDLETIME reports.
 fn object_lookup(ctx: &mut Ctx<'_>, args: &[Bytes]) -> Result<Option<Record>, CmdError> {
-    let key = arg(args, 2)?;
-    let ks = ctx.ks;
-    let rec = match ks.storage().phys(ctx.db()) {
-        Some(phys) => ks.storage().get(phys, key)?.filter(|r| live(r, now_ms())),
-        None => None,
-    };
-    let counter = if rec.is_some() {
-        &ks.stats.hits
-    } else {
-        &ks.stats.misses
-    };
-    counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    Ok(rec)
+    Ok(ctx.ks.peek(ctx.db(), arg(args, 2)?)?)
 }
 
 /// `OBJECT ENCODING key` → bulk encoding name, or nil.

@@ -387,9 +387,8 @@ fn memory_usage(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
         }
         _ => return Err(CmdError::Syntax),
     }
-    let mut t = ctx.txn(args);
-    let rec = t.lookup(ctx.db(), &args[2])?;
-    ctx.commit(t)?;
+    // Like Redis, MEMORY USAGE neither marks the key used nor, here, loads it into memory.
+    let rec = ctx.ks.peek(ctx.db(), &args[2])?;
     Ok(rec.map_or(Reply::Null, |r| {
         Reply::Int(strata_keyspace::memory_usage(&args[2], &r) as i64)
     }))

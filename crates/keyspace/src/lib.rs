@@ -186,6 +186,23 @@ impl Keyspace {
         })
     }
 
+    /// Reads a key without marking it used or loading it into memory (Redis's `LOOKUP_NOTOUCH`),
+    /// for introspection commands. Disk is authoritative (memory is never ahead of it), and one
+    /// record read is atomic, so no lock is needed. Counts a keyspace hit or miss.
+    pub fn peek(&self, db: usize, key: &[u8]) -> Result<Option<Record>> {
+        let rec = match self.storage.phys(db) {
+            Some(phys) => self.storage.get(phys, key)?.filter(|r| live(r, now_ms())),
+            None => None,
+        };
+        let c = if rec.is_some() {
+            &self.stats.hits
+        } else {
+            &self.stats.misses
+        };
+        c.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        Ok(rec)
+    }
+
     /// Bytes a key takes in each tier, without loading it: `(tier, memory bytes, disk bytes)`.
     /// Disk bytes are the encoded records (metadata and ttl entry), before compression.
     pub fn tier_report(&self, db: usize, key: &[u8]) -> Result<Option<(Tier, u64, u64)>> {
@@ -321,7 +338,7 @@ pub fn live(rec: &Record, now: u64) -> bool {
 /// What a key costs in memory when cached: key, value and the entry's fixed overhead. MEMORY
 /// USAGE reports this whichever tier holds the key, so its reply does not depend on the tier.
 pub fn memory_usage(key: &[u8], rec: &Record) -> u64 {
-    (key.len() + rec.body.len() + hot::ENTRY_OVERHEAD) as u64
+    hot::charge(key, rec) as u64
 }
 
 /// The logical size of a key: what `max-data-size` and INFO count.
