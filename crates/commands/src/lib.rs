@@ -63,6 +63,13 @@ pub fn execute(
         Ok(d) => d,
         Err(e) => return (e.reply(), 0),
     };
+    if def.has(flags::DENYOOM) {
+        // What the command may add at most: its arguments, the keys and values it writes.
+        let growth: u64 = args[1..].iter().map(|a| a.len() as u64).sum();
+        if ks.check_cap(growth).is_err() {
+            return (CmdError::Oom.reply(), 0);
+        }
+    }
     let mut ctx = Ctx {
         ks,
         session,

@@ -1,7 +1,32 @@
 //! The memory tier: decoded records of recently used keys, one concurrent map per physical db.
 //!
 //! Keys and values are copied on insert, so that a cached entry never pins a connection's read
-//! buffer. Entries carry their last access time for OBJECT IDLETIME and, later, the evictor.
+//! buffer. Entries carry their last access time, for OBJECT IDLETIME and for the evictor
+//! (`crate::evict`), which keeps the tier under its budget in the background.
+//!
+//! # Admission
+//! [`HotTier::put`] never waits for the evictor. It admits entries while the tier's charge stays
+//! under a hard ceiling a little above the budget (see [`HotTier::ceiling`]); the evictor brings
+//! the tier back under the budget within one period. Above the ceiling a key simply stays
+//! disk-only (and any older cached form of it is dropped), so a burst of writes faster than the
+//! evictor costs cache hits, never latency or memory. The check uses the hash tables' size as
+//! last measured, so a table that grew since the last evictor pass (at most 50 ms ago) can take
+//! the tier briefly over the ceiling, by at most that growth.
+//!
+//! # Accounting
+//! [`HotTier::used_bytes`] is what the tier really costs the allocator, in two parts:
+//! - each entry's heap ([`charge`]): its key and value rounded up to jemalloc's size classes
+//!   (the server's allocator), plus the `Bytes` shared header that the first clone of a value
+//!   allocates (every read clones it);
+//! - the hash tables themselves, measured from their capacity ([`HotTier::measure_tables`]):
+//!   one slot per bucket holds a key and an entry in place (88 bytes) plus a control byte, and
+//!   a table's load varies between 7/16 and 7/8 as it doubles, so a fixed per-entry charge
+//!   would be off by a factor of two. Tables never shrink by themselves, and a removal may
+//!   leave a tombstone that lowers the reported capacity without freeing anything, so the
+//!   tier keeps each map's peak capacity since it last shrank it. The evictor measures at every
+//!   pass, and shrinks the maps that are less than an eighth full.
+//!
+//! A test in `tests/it/tiering.rs` compares the total with jemalloc's own count.
 
 use std::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use std::time::Instant;
@@ -9,11 +34,24 @@ use std::time::Instant;
 use bytes::Bytes;
 use dashmap::DashMap;
 use strata_storage::Record;
+use tokio::sync::Notify;
 
 use crate::KeyspaceOptions;
 
-/// Bytes charged per entry beyond its key and value: map slot, record header, refcounts.
-pub(crate) const ENTRY_OVERHEAD: usize = 96;
+/// Ticks of the tier's clock per second. Access times are kept in tenths of a second, so that an
+/// entry's age is known to 0.1 s and `hot-idle-seconds 1` is not anywhere between 1 s and 2 s
+/// (as whole seconds would make it); a `u32` of ticks still lasts 13 years.
+pub(crate) const TICKS_PER_SEC: u64 = 10;
+
+/// The admission ceiling's margin over the budget is a quarter of the budget, at most this.
+const CEILING_MARGIN_MAX: u64 = 64 << 20;
+
+/// One bucket of a hash table: the key and entry in place, plus hashbrown's control byte.
+const SLOT: usize = std::mem::size_of::<(Bytes, Entry)>() + 1;
+
+/// The header (`buf`, `cap`, refcount: 24 bytes, a 32-byte class) that `bytes` allocates when a
+/// uniquely owned buffer is cloned for the first time, which every read of a cached value does.
+const SHARED_HEADER: usize = 32;
 
 /// Which tier holds a key's current value.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -26,47 +64,120 @@ pub enum Tier {
     Absent,
 }
 
-struct Entry {
+pub(crate) struct Entry {
     rec: Record,
-    /// Seconds since the tier started, at the last access.
+    /// The tier's clock ([`TICKS_PER_SEC`]) at the last access.
     last_access: AtomicU32,
 }
 
 /// The memory tier.
 pub struct HotTier {
+    /// One map per physical database; the index is the physical db id.
     maps: Vec<DashMap<Bytes, Entry>>,
+    /// Per map, the largest capacity seen since the tier last shrank it: what its tables hold.
+    peaks: Vec<AtomicUsize>,
+    /// Shards per map (dashmap's default count, set explicitly so that tables can be measured).
+    shards: usize,
+    /// Sum of the charges of the entries held.
     bytes: AtomicUsize,
+    /// Bytes of the maps' hash tables, as last measured.
+    tables: AtomicUsize,
+    /// The high watermark: the evictor works while `bytes` is above it.
     budget: AtomicU64,
+    /// `hot-max-object-size`: larger values are never cached.
     max_object: AtomicU64,
     /// `hot-idle-seconds`; 0 disables idle eviction.
     idle: AtomicU64,
+    /// Start of the tier's clock.
     epoch: Instant,
-    /// Entries dropped by TIER DROP or eviction (INFO tiering).
+    /// Ticks added to the clock: lets tests age every entry without sleeping.
+    skew: AtomicU32,
+    /// Notified when a `put` takes the tier over its budget, so the evictor can start at once.
+    pressure: Notify,
+    /// Entries dropped by TIER DROP, FLUSHDB or the evictor (INFO `hot_dropped_keys`).
     pub dropped: AtomicU64,
 }
 
-fn charge(key: &[u8], rec: &Record) -> usize {
-    key.len() + rec.body.len() + ENTRY_OVERHEAD
+/// jemalloc's size class for a request of `n` bytes (0: no allocation). Classes are 8, then
+/// multiples of 16 up to 128, then four per doubling.
+pub(crate) const fn alloc_class(n: usize) -> usize {
+    if n == 0 {
+        return 0;
+    }
+    if n <= 8 {
+        return 8;
+    }
+    if n <= 128 {
+        return (n + 15) & !15;
+    }
+    let log2 = (usize::BITS - 1 - (n - 1).leading_zeros()) as usize;
+    let step = 1usize << (log2 - 2);
+    (n + step - 1) & !(step - 1)
+}
+
+/// What one entry costs the heap beyond its table slot, in bytes.
+pub(crate) fn charge(key: &[u8], rec: &Record) -> usize {
+    let body = rec.body.len();
+    let shared = if body == 0 { 0 } else { SHARED_HEADER };
+    alloc_class(key.len()) + alloc_class(body) + shared
+}
+
+/// The allocation of the tables (hashbrown's layout) of a map of `shards` shards with
+/// `capacity` entries in all, taking the shards as equal. A table's capacity is 7/8 of its
+/// buckets (all but one for tables of up to 8 buckets); its control bytes have a 16-byte
+/// trailer.
+pub(crate) const fn table_bytes(capacity: usize, shards: usize) -> usize {
+    if capacity == 0 {
+        return 0;
+    }
+    let tables = if capacity < shards { capacity } else { shards };
+    let per = capacity.div_ceil(tables);
+    let buckets = if per < 8 { per + 1 } else { per / 7 * 8 };
+    tables * alloc_class(buckets * SLOT + 16)
+}
+
+/// The admission ceiling for a budget: `budget + min(budget / 4, 64 MiB)`.
+pub(crate) fn ceiling_of(budget: u64) -> u64 {
+    budget.saturating_add((budget / 4).min(CEILING_MARGIN_MAX))
 }
 
 impl HotTier {
     pub(crate) fn new(dbs: usize, opts: KeyspaceOptions) -> HotTier {
+        let shards = (std::thread::available_parallelism().map_or(1, usize::from) * 4)
+            .next_power_of_two()
+            .max(2);
         HotTier {
-            maps: (0..dbs).map(|_| DashMap::new()).collect(),
+            maps: (0..dbs)
+                .map(|_| DashMap::with_shard_amount(shards))
+                .collect(),
+            peaks: (0..dbs).map(|_| AtomicUsize::new(0)).collect(),
+            shards,
             bytes: AtomicUsize::new(0),
+            tables: AtomicUsize::new(0),
             budget: AtomicU64::new(opts.hot_memory),
             max_object: AtomicU64::new(opts.hot_max_object_size),
             idle: AtomicU64::new(opts.hot_idle_seconds),
             epoch: Instant::now(),
+            skew: AtomicU32::new(0),
+            pressure: Notify::new(),
             dropped: AtomicU64::new(0),
         }
     }
 
-    fn now_secs(&self) -> u32 {
-        self.epoch.elapsed().as_secs() as u32
+    /// The tier's clock, in ticks ([`TICKS_PER_SEC`]).
+    pub(crate) fn now_ticks(&self) -> u32 {
+        let t = self.epoch.elapsed().as_millis() as u64 * TICKS_PER_SEC / 1000;
+        (t.min(u64::from(u32::MAX)) as u32).saturating_add(self.skew.load(Ordering::Relaxed))
     }
 
-    /// Sets the memory budget (`hot-memory`).
+    /// Moves the tier's clock forward, which ages every entry by `secs`.
+    #[cfg(test)]
+    pub(crate) fn advance_clock(&self, secs: u32) {
+        self.skew
+            .fetch_add(secs * TICKS_PER_SEC as u32, Ordering::Relaxed);
+    }
+
+    /// Sets the memory budget (the tier's share of `hot-memory`).
     pub fn set_budget(&self, bytes: u64) {
         self.budget.store(bytes, Ordering::Relaxed);
     }
@@ -81,9 +192,16 @@ impl HotTier {
         self.idle.store(secs, Ordering::Relaxed);
     }
 
-    /// The memory budget of the tier.
+    /// The memory budget of the tier: the evictor's high watermark.
     pub fn budget(&self) -> u64 {
         self.budget.load(Ordering::Relaxed)
+    }
+
+    /// The hard ceiling of the tier: `put` does not cache above it. It is
+    /// `budget + min(budget / 4, 64 MiB)`: room for the writes of a few evictor periods, and
+    /// never more than 64 MiB over the budget, so it stays a fixed overhead for RSS.
+    pub fn ceiling(&self) -> u64 {
+        ceiling_of(self.budget())
     }
 
     /// `hot-idle-seconds`.
@@ -91,9 +209,45 @@ impl HotTier {
         self.idle.load(Ordering::Relaxed)
     }
 
-    /// Bytes charged to the tier.
+    /// Bytes charged to the tier: its entries, and its hash tables as last measured.
     pub fn used_bytes(&self) -> usize {
-        self.bytes.load(Ordering::Relaxed)
+        self.bytes.load(Ordering::Relaxed) + self.tables.load(Ordering::Relaxed)
+    }
+
+    /// Measures the hash tables again (one read lock per shard, one at a time) and returns
+    /// their bytes.
+    pub(crate) fn measure_tables(&self) -> usize {
+        let t = self
+            .maps
+            .iter()
+            .zip(&self.peaks)
+            .map(|(m, peak)| {
+                let cap = m.capacity();
+                table_bytes(peak.fetch_max(cap, Ordering::Relaxed).max(cap), self.shards)
+            })
+            .sum();
+        self.tables.store(t, Ordering::Relaxed);
+        t
+    }
+
+    /// Shrinks the maps whose tables are less than an eighth full, then measures them. A shrink
+    /// rehashes one shard at a time under its write lock; it only happens after most of a map
+    /// was dropped.
+    pub(crate) fn shrink_tables(&self) -> usize {
+        for phys in 0..self.maps.len() {
+            let peak = self.peaks[phys].load(Ordering::Relaxed);
+            if peak > 0 && self.maps[phys].len() * 8 <= peak {
+                self.shrink(phys);
+            }
+        }
+        self.measure_tables()
+    }
+
+    /// Shrinks every table of map `phys` to fit what it holds.
+    fn shrink(&self, phys: usize) {
+        let map = &self.maps[phys];
+        map.shrink_to_fit();
+        self.peaks[phys].store(map.capacity(), Ordering::Relaxed);
     }
 
     /// Entries held.
@@ -106,10 +260,21 @@ impl HotTier {
         self.maps.iter().all(DashMap::is_empty)
     }
 
+    /// Notified whenever a write takes the tier over its budget. An evictor task can wait on it
+    /// (besides its period) to start a pass at once under a write burst.
+    pub fn pressure(&self) -> &Notify {
+        &self.pressure
+    }
+
+    /// Number of maps (physical databases).
+    pub(crate) fn maps(&self) -> usize {
+        self.maps.len()
+    }
+
     /// Reads an entry and marks it used.
     pub(crate) fn get(&self, phys: u16, key: &[u8]) -> Option<Record> {
         let e = self.maps.get(phys as usize)?.get(key)?;
-        e.last_access.store(self.now_secs(), Ordering::Relaxed);
+        e.last_access.store(self.now_ticks(), Ordering::Relaxed);
         Some(e.rec.clone())
     }
 
@@ -121,22 +286,23 @@ impl HotTier {
     /// Seconds since the entry was last used, if it is in memory.
     pub fn idle_secs(&self, phys: u16, key: &[u8]) -> Option<u32> {
         let e = self.maps.get(phys as usize)?.get(key)?;
-        Some(
-            self.now_secs()
-                .saturating_sub(e.last_access.load(Ordering::Relaxed)),
-        )
+        let ticks = self
+            .now_ticks()
+            .saturating_sub(e.last_access.load(Ordering::Relaxed));
+        Some(ticks / TICKS_PER_SEC as u32)
     }
 
     /// Caches `rec`, replacing any entry. The caller holds the key's lock and `rec` equals what
-    /// is on disk. Values over `hot-max-object-size`, or a full budget, leave the key disk-only.
+    /// is on disk. Values over `hot-max-object-size`, or an entry that would take the tier over
+    /// its ceiling, leave the key disk-only. Never waits for the evictor.
     pub(crate) fn put(&self, phys: u16, key: &[u8], rec: &Record) {
         let Some(map) = self.maps.get(phys as usize) else {
             return;
         };
         let cost = charge(key, rec);
+        let budget = self.budget();
         let fits = (rec.body.len() as u64) <= self.max_object.load(Ordering::Relaxed)
-            && (self.bytes.load(Ordering::Relaxed) + cost) as u64
-                <= self.budget.load(Ordering::Relaxed);
+            && (self.used_bytes() + cost) as u64 <= ceiling_of(budget);
         if !fits {
             self.remove(phys, key);
             return;
@@ -147,12 +313,16 @@ impl HotTier {
                 expire_ms: rec.expire_ms,
                 body: Bytes::copy_from_slice(&rec.body),
             },
-            last_access: AtomicU32::new(self.now_secs()),
+            last_access: AtomicU32::new(self.now_ticks()),
         };
-        self.bytes.fetch_add(cost, Ordering::Relaxed);
+        let before = (self.bytes.fetch_add(cost, Ordering::Relaxed)
+            + self.tables.load(Ordering::Relaxed)) as u64;
         if let Some(old) = map.insert(Bytes::copy_from_slice(key), entry) {
             self.bytes
                 .fetch_sub(charge(key, &old.rec), Ordering::Relaxed);
+        }
+        if before <= budget && before + cost as u64 > budget {
+            self.pressure.notify_one();
         }
     }
 
@@ -170,6 +340,60 @@ impl HotTier {
         }
     }
 
+    /// Visits the entries of map `phys` with their age (ticks since last access) and charge,
+    /// holding each shard's read lock while the shard is visited. Stops when `f` returns false.
+    /// `f` must not touch the tier (a write to the shard it is visiting would deadlock).
+    pub(crate) fn scan(&self, phys: u16, now: u32, mut f: impl FnMut(&Bytes, u32, usize) -> bool) {
+        let Some(map) = self.maps.get(phys as usize) else {
+            return;
+        };
+        for r in map.iter() {
+            let age = now.saturating_sub(r.last_access.load(Ordering::Relaxed));
+            if !f(r.key(), age, charge(r.key(), &r.rec)) {
+                break;
+            }
+        }
+    }
+
+    /// Drops the entry of `key` if it is still unused for at least `min_age` ticks at `now`.
+    /// Returns the charge released. Counts the entry as dropped.
+    pub(crate) fn evict_if_idle(
+        &self,
+        phys: u16,
+        key: &[u8],
+        now: u32,
+        min_age: u32,
+    ) -> Option<usize> {
+        let map = self.maps.get(phys as usize)?;
+        let (k, e) = map.remove_if(key, |_, e| {
+            now.saturating_sub(e.last_access.load(Ordering::Relaxed)) >= min_age
+        })?;
+        let c = charge(&k, &e.rec);
+        self.bytes.fetch_sub(c, Ordering::Relaxed);
+        self.dropped.fetch_add(1, Ordering::Relaxed);
+        Some(c)
+    }
+
+    /// Drops every entry of map `phys` unused for at least `min_age` ticks at `now`, one shard
+    /// at a time. Returns the entries and bytes released. Counts them as dropped.
+    pub(crate) fn evict_idle(&self, phys: u16, now: u32, min_age: u32) -> (usize, usize) {
+        let Some(map) = self.maps.get(phys as usize) else {
+            return (0, 0);
+        };
+        let (mut n, mut freed) = (0, 0);
+        map.retain(|k, e| {
+            if now.saturating_sub(e.last_access.load(Ordering::Relaxed)) < min_age {
+                return true;
+            }
+            freed += charge(k, &e.rec);
+            n += 1;
+            false
+        });
+        self.bytes.fetch_sub(freed, Ordering::Relaxed);
+        self.dropped.fetch_add(n as u64, Ordering::Relaxed);
+        (n, freed)
+    }
+
     pub(crate) fn clear_db(&self, phys: u16) -> usize {
         let Some(map) = self.maps.get(phys as usize) else {
             return 0;
@@ -180,11 +404,173 @@ impl HotTier {
             n += 1;
             false
         });
+        self.shrink(phys as usize);
+        self.measure_tables();
         self.dropped.fetch_add(n as u64, Ordering::Relaxed);
         n
     }
 
     pub(crate) fn clear_all(&self) -> usize {
         (0..self.maps.len() as u16).map(|p| self.clear_db(p)).sum()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use strata_storage::Kind;
+
+    fn tier(budget: u64) -> HotTier {
+        HotTier::new(
+            1,
+            KeyspaceOptions {
+                hot_memory: budget,
+                ..KeyspaceOptions::default()
+            },
+        )
+    }
+
+    fn rec(len: usize) -> Record {
+        Record {
+            kind: Kind::String,
+            expire_ms: 0,
+            body: Bytes::from(vec![b'v'; len]),
+        }
+    }
+
+    #[test]
+    fn size_classes_follow_jemalloc() {
+        let classes = [
+            (0, 0),
+            (1, 8),
+            (8, 8),
+            (9, 16),
+            (17, 32),
+            (100, 112),
+            (128, 128),
+            (129, 160),
+            (256, 256),
+            (257, 320),
+            (1000, 1024),
+            (1025, 1280),
+            (5000, 5120),
+        ];
+        for (n, class) in classes {
+            assert_eq!(alloc_class(n), class, "class of {n}");
+        }
+    }
+
+    #[test]
+    fn charges_are_realistic() {
+        // Key and entry in place, with a Bytes (32 bytes) for the key and one for the value.
+        assert_eq!(SLOT, 89);
+        // 16 (key) + 112 (value) + 32 (shared header).
+        assert_eq!(charge(b"key:000001", &rec(100)), 16 + 112 + 32);
+        assert_eq!(charge(b"", &rec(0)), 0);
+        assert_eq!(table_bytes(0, 8), 0);
+        assert_eq!(table_bytes(3, 8), 3 * alloc_class(2 * 89 + 16));
+        assert_eq!(table_bytes(7 * 8, 8), 8 * alloc_class(8 * 89 + 16));
+        assert_eq!(table_bytes(896 * 4, 4), 4 * alloc_class(1024 * 89 + 16));
+
+        // The measured tables follow what the maps really hold.
+        let t = tier(1 << 30);
+        for i in 0..10_000 {
+            t.put(0, format!("k{i}").as_bytes(), &rec(0));
+        }
+        let cap = t.maps[0].capacity();
+        assert!(cap >= 10_000);
+        let tables = t.measure_tables();
+        assert_eq!(t.used_bytes(), tables + 10_000 * 8);
+        assert!(
+            (10_000 * 89..=3 * 10_000 * 89).contains(&tables),
+            "{tables}"
+        );
+        t.evict_idle(0, t.now_ticks(), 0);
+        assert!(t.is_empty());
+        assert_eq!(
+            t.measure_tables(),
+            table_bytes(cap, t.shards),
+            "tables do not shrink by themselves"
+        );
+        assert_eq!(t.shrink_tables(), 0);
+        assert_eq!(t.used_bytes(), 0);
+    }
+
+    #[test]
+    fn put_admits_up_to_the_ceiling_then_leaves_keys_on_disk() {
+        let t = tier(64 << 10);
+        assert_eq!(t.ceiling(), 80 << 10);
+        let mut i = 0;
+        while t.used_bytes() <= t.budget() as usize {
+            t.put(0, format!("k{i}").as_bytes(), &rec(200));
+            i += 1;
+        }
+        // Over the budget, writes are still cached: the evictor, not the writer, catches up.
+        let n = t.len();
+        t.put(0, b"over", &rec(200));
+        assert_eq!(t.len(), n + 1);
+        for j in 0..1000 {
+            t.put(0, format!("x{j}").as_bytes(), &rec(200));
+        }
+        assert!(t.used_bytes() as u64 <= t.ceiling());
+        assert!(t.used_bytes() as u64 > t.ceiling() - 1024);
+        // Above the ceiling a rewrite of a cached key drops its old form rather than caching.
+        assert!(t.peek(0, b"k0").is_some());
+        t.put(0, b"k0", &rec(5000));
+        assert!(t.peek(0, b"k0").is_none());
+        assert!(t.used_bytes() as u64 <= t.ceiling());
+    }
+
+    #[test]
+    fn put_over_the_budget_signals_pressure() {
+        use std::future::Future;
+        let t = tier(4096);
+        let mut notified = std::pin::pin!(t.pressure().notified());
+        assert!(!notified.as_mut().enable(), "no pressure yet");
+        let mut i = 0;
+        while t.used_bytes() <= 4096 {
+            t.put(0, format!("k{i}").as_bytes(), &rec(100));
+            i += 1;
+        }
+        let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+        assert!(notified.as_mut().poll(&mut cx).is_ready());
+    }
+
+    #[test]
+    fn idle_secs_counts_whole_seconds() {
+        let t = tier(1 << 20);
+        t.put(0, b"a", &rec(1));
+        assert_eq!(t.idle_secs(0, b"a"), Some(0));
+        t.advance_clock(7);
+        assert_eq!(t.idle_secs(0, b"a"), Some(7));
+        assert!(t.get(0, b"a").is_some());
+        assert_eq!(t.idle_secs(0, b"a"), Some(0));
+        assert_eq!(t.idle_secs(0, b"b"), None);
+    }
+
+    #[test]
+    fn accounting_returns_to_zero() {
+        let t = tier(1 << 20);
+        for i in 0..100 {
+            t.put(0, format!("k{i}").as_bytes(), &rec(i * 7));
+        }
+        for i in 0..50 {
+            t.put(0, format!("k{i}").as_bytes(), &rec(3));
+        }
+        assert!(t.remove(0, b"k1"));
+        assert_eq!(
+            t.evict_if_idle(0, b"k2", t.now_ticks(), 0),
+            Some(charge(b"k2", &rec(3)))
+        );
+        t.advance_clock(5);
+        t.put(0, b"fresh", &rec(10));
+        let (n, _) = t.evict_idle(0, t.now_ticks(), 5 * TICKS_PER_SEC as u32);
+        assert_eq!(n, 98);
+        assert_eq!(t.len(), 1);
+        let tables = t.measure_tables();
+        assert_eq!(t.used_bytes() - tables, charge(b"fresh", &rec(10)));
+        t.clear_all();
+        assert_eq!(t.used_bytes(), 0);
+        assert_eq!(t.dropped.load(Ordering::Relaxed), 100);
     }
 }

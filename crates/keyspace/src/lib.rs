@@ -48,7 +48,7 @@ pub struct KeyspaceStats {
 /// Tunables of the keyspace.
 #[derive(Debug, Clone)]
 pub struct KeyspaceOptions {
-    /// Memory-tier byte budget. Until the evictor exists, entries are simply not admitted above it.
+    /// Memory-tier byte budget; the evictor keeps the tier under it (see `evict`).
     pub hot_memory: u64,
     /// Values larger than this are served from disk and never cached whole.
     pub hot_max_object_size: u64,

@@ -45,19 +45,29 @@ pub(crate) fn spawn_all(shared: &Arc<Shared>, tracker: &TaskTracker) {
 /// data stay near their limits under a steady write load, rarely enough to cost nothing idle.
 const TIERING_PERIOD: Duration = Duration::from_millis(50);
 
-/// The memory tier's evictor (mechanics and policy: `strata_keyspace::evict`).
+/// The memory tier's evictor (mechanics and policy: `strata_keyspace::evict`). It runs every
+/// period, at once when a write takes the tier over its budget, and again without pause while a
+/// pass still finds work, so bursts are absorbed before the tier reaches its admission ceiling.
 async fn hot_evictor(shared: Arc<Shared>) {
-    loop {
+    while !shared.shutdown.is_cancelled() {
         let ks = shared.ks.clone();
-        match tokio::task::spawn_blocking(move || ks.evict_pass()).await {
+        let busy = match tokio::task::spawn_blocking(move || ks.evict_pass()).await {
             Ok(strata_keyspace::EvictOutcome::Dropped { entries, bytes }) => {
                 tracing::debug!(entries, bytes, "evictor dropped entries from memory");
+                true
             }
-            Ok(strata_keyspace::EvictOutcome::WithinBudget) => {}
-            Err(e) => tracing::warn!(error = %e, "evictor pass failed"),
+            Ok(strata_keyspace::EvictOutcome::WithinBudget) => false,
+            Err(e) => {
+                tracing::warn!(error = %e, "evictor pass failed");
+                false
+            }
+        };
+        if busy {
+            continue;
         }
         tokio::select! {
             _ = tokio::time::sleep(TIERING_PERIOD) => {}
+            _ = shared.ks.hot().pressure().notified() => {}
             _ = shared.shutdown.cancelled() => return,
         }
     }

@@ -11,9 +11,16 @@
 //!   the same family also yields the soonest expiries (`volatile-ttl`) with one seek.
 //!
 //! A seek lands on the first entry at or after the probe, so a key that follows a wide gap is
-//! picked more often than one that follows a narrow gap: the samples are approximately, not
-//! exactly, uniform, which is all an eviction policy needs (Redis's own sampling is approximate
-//! too). The storage crate has no random number generator of its own: callers pass one in.
+//! picked more often than one that follows a narrow gap; moving on by a random 0..8 entries
+//! after the seek spreads that over the gap's neighbours. The samples are approximately, not
+//! exactly, uniform, which is all an eviction policy needs (Redis's own sampling is
+//! approximate too).
+//!
+//! A seek into a data set that lives on disk reads a block in every level, so one seek can
+//! return a *run* of adjacent entries: the data cap evicts a few neighbours per seek rather
+//! than paying a seek per key.
+//!
+//! The storage crate has no random number generator of its own: callers pass one in.
 
 use bytes::Bytes;
 use rocksdb::{DBRawIteratorWithThreadMode, ReadOptions, DB};
@@ -24,24 +31,28 @@ use crate::{Cf, Result, Storage};
 /// Probes never need to be longer than this: past it, a key's rank barely moves.
 const MAX_PROBE: usize = 64;
 
+/// A seek moves on by up to this many entries less one, so that the keys just after a wide gap
+/// in the key space (which probes land on most) share that luck with their neighbours.
+const SKIP_SPAN: u64 = 8;
+
 /// A source of random numbers.
 pub type Rnd<'a> = &'a mut dyn FnMut() -> u64;
 
 /// A raw iterator over one database's range of a family.
 type RangeIter<'a> = DBRawIteratorWithThreadMode<'a, DB>;
 
-/// Read options bounded to `phys`'s range. Samples are scattered reads, so they are kept out of
-/// the block cache rather than evicting the blocks that commands use.
+/// Read options bounded to `phys`'s range. They fill the block cache like any read: without it
+/// every seek would read and decompress the index blocks again.
 fn range_opts(phys: u16) -> ReadOptions {
     let mut ro = ReadOptions::default();
     ro.set_iterate_lower_bound(phys.to_be_bytes().to_vec());
     ro.set_iterate_upper_bound(db_end(phys));
-    ro.fill_cache(false);
     ro
 }
 
-/// A uniform draw in `lo..=hi`.
-fn draw(rnd: Rnd<'_>, lo: u64, hi: u64) -> u64 {
+/// A uniform draw between `a` and `b`, both included.
+fn draw(rnd: Rnd<'_>, a: u64, b: u64) -> u64 {
+    let (lo, hi) = (a.min(b), a.max(b));
     match (hi - lo).checked_add(1) {
         Some(span) => lo + rnd() % span,
         None => rnd(),
@@ -51,7 +62,7 @@ fn draw(rnd: Rnd<'_>, lo: u64, hi: u64) -> u64 {
 /// A probe key drawn between `lo` and `hi` (`lo <= hi`): their common prefix, then a byte drawn
 /// between their bytes at the first position where they differ, then bytes drawn from the range
 /// of bytes that follow in either bound (so that keys such as `key:000123` are probed with
-/// digits, not with bytes that sort past every key).
+/// digits, not with bytes that sort past every key). The probe never sorts after `hi`.
 pub fn probe_between(lo: &[u8], hi: &[u8], rnd: Rnd<'_>) -> Vec<u8> {
     let common = lo.iter().zip(hi).take_while(|(a, b)| a == b).count();
     let Some(&hi_byte) = hi.get(common) else {
@@ -67,6 +78,10 @@ pub fn probe_between(lo: &[u8], hi: &[u8], rnd: Rnd<'_>) -> Vec<u8> {
     out.push(draw(rnd, lo_byte.into(), hi_byte.into()) as u8);
     while out.len() < len {
         out.push(draw(rnd, amin.into(), amax.into()) as u8);
+    }
+    // Past `hi` the seek would wrap to the first key; `hi` itself is the fair landing place.
+    if &out[..] > hi {
+        return hi.to_vec();
     }
     out
 }
@@ -95,30 +110,42 @@ impl Storage {
         Ok(Some((first, last)))
     }
 
-    /// The entry at or after `probe` in `phys`'s range of `cf`, wrapping to the range's first
-    /// entry when the probe is past the last one.
-    fn seek_wrapping(
+    /// Up to `n` consecutive entries of `phys`'s range of `cf`, starting `skip` entries past
+    /// the first one at or after `probe`, and wrapping to the range's first entry when that
+    /// start is past the last one. A run ends at the end of the range.
+    fn seek_run(
         &self,
         cf: Cf,
         phys: u16,
         probe: &[u8],
-    ) -> Result<Option<(Vec<u8>, Vec<u8>)>> {
+        skip: u64,
+        n: usize,
+    ) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
         let mut it = self.range_iter(cf, phys);
         it.seek(probe);
+        for _ in 0..skip {
+            if !it.valid() {
+                break;
+            }
+            it.next();
+        }
         if !it.valid() {
             it.status()?;
             it.seek(phys.to_be_bytes());
         }
-        match (it.key(), it.value()) {
-            (Some(k), Some(v)) => Ok(Some((k.to_vec(), v.to_vec()))),
-            _ => {
-                it.status()?;
-                Ok(None)
-            }
+        let mut out = Vec::with_capacity(n);
+        while out.len() < n {
+            let (Some(k), Some(v)) = (it.key(), it.value()) else {
+                break;
+            };
+            out.push((k.to_vec(), v.to_vec()));
+            it.next();
         }
+        it.status()?;
+        Ok(out)
     }
 
-    /// The first and last keys of `phys` (None: no keys), the bounds of [`Storage::sample_key`].
+    /// The first and last keys of `phys` (None: no keys), the bounds of [`Storage::sample_keys`].
     pub fn key_bounds(&self, phys: u16) -> Result<Option<(Bytes, Bytes)>> {
         Ok(self.range_ends(Cf::Meta, phys)?.and_then(|(a, b)| {
             let a = Bytes::copy_from_slice(user_key(phys, &a)?);
@@ -128,7 +155,7 @@ impl Storage {
     }
 
     /// The earliest and latest expiry in `phys`'s ttl index (None: no key has a TTL), the bounds
-    /// of [`Storage::sample_ttl`].
+    /// of [`Storage::sample_ttls`].
     pub fn ttl_bounds(&self, phys: u16) -> Result<Option<(u64, u64)>> {
         Ok(self.range_ends(Cf::Ttl, phys)?.and_then(|(a, b)| {
             let (lo, _) = split_ttl_key(&a)?;
@@ -137,49 +164,57 @@ impl Storage {
         }))
     }
 
-    /// A random key of `phys`, found with one seek at a probe drawn between `bounds` (from
-    /// [`Storage::key_bounds`]; stale bounds only skew the draw). Reaches keys on disk only.
-    pub fn sample_key(
+    /// A run of up to `n` adjacent keys of `phys` at a random place, found with one seek at a
+    /// probe drawn between `bounds` (from [`Storage::key_bounds`]; stale bounds only skew the
+    /// draw). Reaches keys that are on disk only. Empty when `phys` has no keys.
+    pub fn sample_keys(
         &self,
         phys: u16,
         bounds: (&[u8], &[u8]),
+        n: usize,
         rnd: Rnd<'_>,
-    ) -> Result<Option<Bytes>> {
+    ) -> Result<Vec<Bytes>> {
         let (lo, hi) = if bounds.0 <= bounds.1 {
             bounds
         } else {
             (bounds.1, bounds.0)
         };
         let mut probe = phys.to_be_bytes().to_vec();
-        probe.extend_from_slice(&probe_between(lo, hi, rnd));
-        Ok(self
-            .seek_wrapping(Cf::Meta, phys, &probe)?
-            .and_then(|(k, _)| user_key(phys, &k).map(Bytes::copy_from_slice)))
+        probe.extend_from_slice(&probe_between(lo, hi, &mut *rnd));
+        let run = self.seek_run(Cf::Meta, phys, &probe, rnd() % SKIP_SPAN, n)?;
+        Ok(run
+            .iter()
+            .filter_map(|(k, _)| user_key(phys, k).map(Bytes::copy_from_slice))
+            .collect())
     }
 
-    /// A random entry of `phys`'s ttl index, `(key, expire_ms, logical size)`, found with one
-    /// seek at an expiry drawn between `bounds` (from [`Storage::ttl_bounds`]).
-    pub fn sample_ttl(
+    /// A run of up to `n` adjacent entries of `phys`'s ttl index at a random place, `(key,
+    /// expire_ms, logical size)`, found with one seek at an expiry drawn between `bounds` (from
+    /// [`Storage::ttl_bounds`]). Empty when no key of `phys` has a TTL.
+    pub fn sample_ttls(
         &self,
         phys: u16,
         bounds: (u64, u64),
+        n: usize,
         rnd: Rnd<'_>,
-    ) -> Result<Option<(Bytes, u64, u64)>> {
-        let at = draw(rnd, bounds.0.min(bounds.1), bounds.1.max(bounds.0));
+    ) -> Result<Vec<(Bytes, u64, u64)>> {
+        let at = draw(&mut *rnd, bounds.0, bounds.1);
         let probe = ttl_key(phys, at, b"");
-        Ok(self
-            .seek_wrapping(Cf::Ttl, phys, &probe)?
-            .and_then(|(k, v)| {
-                let (exp, key) = split_ttl_key(&k)?;
-                Some((Bytes::copy_from_slice(key), exp, parse_size_value(&v)))
-            }))
+        let run = self.seek_run(Cf::Ttl, phys, &probe, rnd() % SKIP_SPAN, n)?;
+        Ok(run
+            .iter()
+            .filter_map(|(k, v)| {
+                let (exp, key) = split_ttl_key(k)?;
+                Some((Bytes::copy_from_slice(key), exp, parse_size_value(v)))
+            })
+            .collect())
     }
 
     /// A random key of `phys` (None: it has none). Three seeks; callers that sample many keys
-    /// keep the bounds and call [`Storage::sample_key`].
+    /// keep the bounds and call [`Storage::sample_keys`].
     pub fn random_key(&self, phys: u16, rnd: Rnd<'_>) -> Result<Option<Bytes>> {
         match self.key_bounds(phys)? {
-            Some((lo, hi)) => self.sample_key(phys, (&lo, &hi), rnd),
+            Some((lo, hi)) => Ok(self.sample_keys(phys, (&lo, &hi), 1, rnd)?.pop()),
             None => Ok(None),
         }
     }
@@ -187,7 +222,7 @@ impl Storage {
     /// A random entry of `phys`'s ttl index (None: no key has a TTL).
     pub fn random_ttl_entry(&self, phys: u16, rnd: Rnd<'_>) -> Result<Option<(Bytes, u64, u64)>> {
         match self.ttl_bounds(phys)? {
-            Some(b) => self.sample_ttl(phys, b, rnd),
+            Some(b) => Ok(self.sample_ttls(phys, b, 1, rnd)?.pop()),
             None => Ok(None),
         }
     }
@@ -258,8 +293,7 @@ mod tests {
         ] {
             for _ in 0..200 {
                 let p = probe_between(lo, hi, &mut rnd);
-                assert!(lo <= &p[..] && p.len() <= MAX_PROBE.max(lo.len()));
-                assert!(p.starts_with(&hi[..p.len().min(hi.len()).min(lo.len())]) || lo != hi);
+                assert!(&p[..] <= hi && p.len() <= MAX_PROBE.max(hi.len()), "{p:?}");
             }
         }
         // Numeric keys are probed with digits, so every leading digit is reached.
@@ -300,11 +334,30 @@ mod tests {
             *seen.entry(k).or_default() += 1;
         }
         assert!(seen.len() > 600, "only {} distinct keys", seen.len());
-        assert!(seen.values().all(|&n| n < 40), "a key is picked far too often");
+        assert!(
+            seen.values().all(|&n| n < 40),
+            "a key is picked far too often"
+        );
         assert_eq!(
             s.random_key(2, &mut rnd).expect("sample"),
             Some(Bytes::new())
         );
+        // Runs are adjacent keys in order, and end with the range.
+        let bounds = s.key_bounds(1).expect("bounds").expect("keys");
+        for _ in 0..100 {
+            let run = s
+                .sample_keys(1, (&bounds.0, &bounds.1), 4, &mut rnd)
+                .expect("sample");
+            assert!(!run.is_empty() && run.len() <= 4);
+            let first: u32 = std::str::from_utf8(&run[0][4..])
+                .expect("utf8")
+                .parse()
+                .expect("number");
+            for (i, k) in run.iter().enumerate() {
+                assert_eq!(k, &Bytes::from(format!("key:{:06}", first + i as u32)));
+            }
+            assert!(run.len() == 4 || first + run.len() as u32 == 1000);
+        }
     }
 
     #[test]
