@@ -103,14 +103,15 @@ echo
 # 4. Writes crossing the data cap under optimistic-volatile.
 CAP=$((64 * 1024 * 1024))
 start cap --hot-memory "$HOT" --max-data-size "$CAP" --eviction-policy optimistic-volatile
-( prev=0; for s in $(seq 40); do
+redis-benchmark -p "$PORT" -t set -n "${CAP_SETS:-600000}" -r 100000000 -d "$VALUE" -c 50 -q >/dev/null 2>&1 &
+BENCH=$!
+prev=0; s=0
+while kill -0 "$BENCH" 2>/dev/null; do   # one sample a second while the load runs
     cur=$(info stats total_commands_processed); size=$(info tiering logical_data_size)
-    [ "$s" -gt 1 ] && echo "$s $((cur - prev)) $size"
-    prev=$cur; sleep 1
-  done ) > "$WORK/series.txt" &
-SERIES=$!
-redis-benchmark -p "$PORT" -t set -n 1500000 -r 100000000 -d "$VALUE" -c 50 -q >/dev/null || true
-kill "$SERIES" 2>/dev/null || true
+    [ "$s" -gt 0 ] && echo "$s $((cur - prev)) $size" >> "$WORK/series.txt"
+    prev=$cur; s=$((s + 1)); sleep 1
+done
+wait "$BENCH" || true
 echo "### Writes crossing the data cap (optimistic-volatile, cap 64 MiB)"
 echo
 echo "SET of $VALUE-byte values to random keys, 50 clients. Throughput per second and logical size:"

@@ -9,7 +9,7 @@ use crate::util::{have_redis, Client, Server};
 
 /// Runs each script on redis-server and on Strata, warm and then cold; panics on the first
 /// difference.
-fn compare(scripts: &[Vec<Vec<String>>]) {
+pub(crate) fn compare(scripts: &[Vec<Vec<String>>]) {
     // CI installs redis-server; a developer without it is told, not silently passed.
     assert!(
         have_redis(),
@@ -37,16 +37,23 @@ fn compare(scripts: &[Vec<Vec<String>>]) {
     }
 }
 
-/// KEYS replies in hash order in Redis: compare them as sets.
+/// Replies whose order Redis leaves undefined (hash order) are compared as sets: KEYS and the
+/// whole-collection reads of hashes and sets. HGETALL's items are field-value pairs.
 fn unordered(args: &[&str], reply: String) -> String {
-    if !args[0].eq_ignore_ascii_case("KEYS") || !reply.starts_with('*') {
+    let name = args[0].to_ascii_uppercase();
+    let lines_per_item = match name.as_str() {
+        "KEYS" | "SMEMBERS" | "HKEYS" | "HVALS" | "SINTER" | "SUNION" | "SDIFF" => 2,
+        "HGETALL" => 4,
+        _ => return reply,
+    };
+    if !reply.starts_with('*') {
         return reply;
     }
     let mut lines: Vec<&str> = reply.split("\r\n").collect();
     let header = lines.remove(0);
     let mut items: Vec<String> = lines
-        .chunks(2)
-        .filter(|c| c.len() == 2)
+        .chunks(lines_per_item)
+        .filter(|c| c.len() == lines_per_item)
         .map(|c| c.join("\r\n"))
         .collect();
     items.sort();
@@ -61,7 +68,7 @@ fn reset(c: &mut Client) {
     c.cmd(&["SELECT", "0"]);
 }
 
-fn script(lines: &[&str]) -> Vec<Vec<String>> {
+pub(crate) fn script(lines: &[&str]) -> Vec<Vec<String>> {
     lines
         .iter()
         .map(|l| l.split(' ').map(str::to_string).collect())

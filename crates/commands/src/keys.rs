@@ -30,7 +30,7 @@
 //! time on big databases (as in Redis, KEYS is not meant for production traffic).
 
 use bytes::Bytes;
-use strata_keyspace::{live, now_ms, Kind, Record};
+use strata_keyspace::{live, now_ms, CollHeader, Kind, Record};
 use strata_resp::Reply;
 use strata_storage::Storage;
 
@@ -341,8 +341,7 @@ fn rename_generic(ctx: &mut Ctx<'_>, args: &[Bytes], nx: bool) -> CmdResult {
         ctx.commit(t)?;
         return Ok(reply(false));
     }
-    // collections: copy element records too (and delete those of the overwritten `dst`)
-    t.put(db, dst, rec)?;
+    t.put_copy(db, src, db, dst, rec)?;
     t.delete(db, src)?;
     ctx.commit(t)?;
     Ok(reply(true))
@@ -391,8 +390,7 @@ fn copy(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
         ctx.commit(t)?;
         return int(0);
     }
-    // collections: copy element records too (and delete those of the replaced destination)
-    t.put(dst_db, dst, rec)?;
+    t.put_copy(src_db, src, dst_db, dst, rec)?;
     ctx.commit(t)?;
     int(1)
 }
@@ -417,8 +415,7 @@ fn move_cmd(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
         ctx.commit(t)?;
         return int(0);
     }
-    // collections: copy element records too, then delete the source's
-    t.put(dst_db, key, rec)?;
+    t.put_copy(src_db, key, dst_db, key, rec)?;
     t.delete(src_db, key)?;
     ctx.commit(t)?;
     int(1)
@@ -686,10 +683,20 @@ fn encoding(rec: &Record) -> &'static str {
         Kind::String if parse_i64_opt(&rec.body).is_some() => "int",
         Kind::String if rec.body.len() <= EMBSTR_LIMIT => "embstr",
         Kind::String => "raw",
-        // collections: report the small (listpack/intset) encodings once element counts exist.
-        Kind::Hash | Kind::Set => "hashtable",
+        // Redis 7.0: lists are always quicklists; the others start small and convert once.
         Kind::List => "quicklist",
-        Kind::ZSet => "skiplist",
+        kind => {
+            let f = CollHeader::decode(&rec.body).map_or(CollHeader::BIG, |h| h.flags);
+            match kind {
+                _ if f & CollHeader::BIG != 0 => match kind {
+                    Kind::ZSet => "skiplist",
+                    _ => "hashtable",
+                },
+                Kind::Set if f & CollHeader::NOT_INT != 0 => "hashtable",
+                Kind::Set => "intset",
+                _ => "listpack",
+            }
+        }
     }
 }
 

@@ -9,10 +9,15 @@ mod connection;
 mod ctx;
 pub mod error;
 pub mod glob;
+mod hash;
 mod keys;
+mod list;
 mod server;
+mod set;
+mod sort;
 mod string;
 pub mod table;
+mod zset;
 
 use bytes::Bytes;
 use strata_resp::Reply;

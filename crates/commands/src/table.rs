@@ -253,6 +253,11 @@ fn families() -> impl Iterator<Item = &'static CommandDef> {
         crate::server::COMMANDS,
         crate::string::COMMANDS,
         crate::keys::COMMANDS,
+        crate::hash::COMMANDS,
+        crate::set::COMMANDS,
+        crate::list::COMMANDS,
+        crate::zset::COMMANDS,
+        crate::sort::COMMANDS,
     ]
     .into_iter()
     .flatten()

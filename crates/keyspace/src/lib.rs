@@ -6,6 +6,7 @@
 //! sees memory ahead of disk, and dropping the memory tier at any moment changes no reply.
 
 mod cap;
+mod coll;
 mod evict;
 mod hot;
 mod txn;
@@ -19,9 +20,13 @@ use parking_lot::{Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use strata_storage::{Prev, Storage};
 
 pub use cap::{CapOutcome, CapState, EvictionPolicy, OverCap};
+pub use coll::{Coll, CollRead};
 pub use evict::{EvictOutcome, EvictState};
 pub use hot::{HotTier, Tier};
-pub use strata_storage::{now_ms, Kind, Record, StorageError};
+pub use strata_storage::{
+    list_index, now_ms, score_bits, score_from_bits, CollHeader, Kind, Record, StorageError,
+    LIST_MID,
+};
 pub use txn::Txn;
 
 /// Number of lock stripes. Keys hash to stripes; a command locks its stripes in ascending order,
@@ -341,9 +346,14 @@ pub fn memory_usage(key: &[u8], rec: &Record) -> u64 {
     hot::charge(key, rec) as u64
 }
 
-/// The logical size of a key: what `max-data-size` and INFO count.
+/// The logical size of a key: what `max-data-size` and INFO count. For a collection, its
+/// elements' bytes as its header counts them.
 pub fn logical_size(key: &[u8], rec: &Record) -> u64 {
-    (key.len() + rec.body.len()) as u64
+    let body = match rec.kind {
+        Kind::String => rec.body.len() as u64,
+        _ => CollHeader::decode(&rec.body).map_or(0, |h| h.bytes),
+    };
+    key.len() as u64 + body
 }
 
 fn prev_of(key: &[u8], rec: &Record) -> Prev {

@@ -98,3 +98,82 @@ fn flush_and_swap() {
     assert_eq!(ks.dbsize(1), 0);
     assert!(ks.hot().is_empty());
 }
+
+fn hash_put(ks: &Keyspace, k: &[u8], fields: &[(&[u8], &[u8])]) {
+    let mut t = ks.txn(&[(0, k)]);
+    let mut c = match t.coll(0, k, Kind::Hash).expect("coll") {
+        CollRead::Found(c) => c,
+        CollRead::Missing => t.coll_new(0, k, Kind::Hash),
+        CollRead::WrongType => panic!("wrong type"),
+    };
+    for (f, v) in fields {
+        if t.elem_get(&c, f).expect("elem").is_none() {
+            c.h.len += 1;
+            c.h.bytes += (f.len() + v.len()) as u64;
+        }
+        t.elem_put(&c, f, v);
+    }
+    t.coll_save(&c).expect("save");
+    t.commit().expect("commit");
+}
+
+fn hash_all(ks: &Keyspace, k: &[u8]) -> Vec<(Bytes, Bytes)> {
+    let mut t = ks.txn(&[(0, k)]);
+    match t.coll(0, k, Kind::Hash).expect("coll") {
+        CollRead::Found(c) => t.elems(&c, None, None, false, usize::MAX).expect("elems"),
+        _ => Vec::new(),
+    }
+}
+
+#[test]
+fn collections_count_exactly_and_copy_independently() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let ks = open(dir.path());
+    hash_put(&ks, b"h", &[(b"f1", b"v1"), (b"f2", b"v22")]);
+    hash_put(&ks, b"h", &[(b"f1", b"v1")]);
+    // A key that is a prefix of another keeps its own elements.
+    hash_put(&ks, b"hh", &[(b"x", b"y")]);
+    assert_eq!((ks.dbsize(0), ks.data_bytes(0)), (2, 1 + 9 + 2 + 2));
+    ks.drop_hot(None, &[]);
+    let all = hash_all(&ks, b"h");
+    assert_eq!(all.len(), 2);
+    assert_eq!(
+        all[1],
+        (Bytes::from_static(b"f2"), Bytes::from_static(b"v22"))
+    );
+
+    let mut t = ks.txn(&[(0, b"h"), (1, b"h")]);
+    let rec = t.get(0, b"h").expect("get").expect("present");
+    t.put_copy(0, b"h", 1, b"h", rec).expect("copy");
+    t.delete(0, b"h").expect("del");
+    t.commit().expect("commit");
+    assert_eq!(hash_all(&ks, b"h"), Vec::new());
+    let mut t = ks.txn(&[(1, b"h")]);
+    let CollRead::Found(c) = t.coll(1, b"h", Kind::Hash).expect("coll") else {
+        panic!("moved hash missing");
+    };
+    assert_eq!(t.elems(&c, None, None, false, 10).expect("elems"), all);
+    assert_eq!((ks.dbsize(0), ks.dbsize(1), ks.data_bytes(1)), (1, 1, 10));
+}
+
+#[test]
+fn compaction_drops_elements_of_dead_versions() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let ks = open(dir.path());
+    let fields: Vec<(Vec<u8>, Vec<u8>)> = (0..500)
+        .map(|i| (format!("f{i}").into_bytes(), b"v".to_vec()))
+        .collect();
+    let refs: Vec<(&[u8], &[u8])> = fields.iter().map(|(f, v)| (&f[..], &v[..])).collect();
+    hash_put(&ks, b"dead", &refs);
+    hash_put(&ks, b"live", &refs[..10]);
+    let mut t = ks.txn(&[(0, b"dead")]);
+    assert!(t.delete(0, b"dead").expect("del"));
+    t.commit().expect("commit");
+    let s = ks.storage();
+    s.compact_all();
+    assert_eq!(
+        s.property(strata_storage::Cf::Sub, "rocksdb.estimate-num-keys"),
+        Some(10)
+    );
+    assert_eq!(hash_all(&ks, b"live").len(), 10);
+}

@@ -20,10 +20,10 @@ struct Pending {
 /// Reads see the transaction's own writes. Nothing reaches disk or memory before `commit`; a
 /// transaction dropped without commit changes nothing.
 pub struct Txn<'a> {
-    ks: &'a Keyspace,
+    pub(crate) ks: &'a Keyspace,
     _gate: Gate<'a>,
     _locks: Vec<MutexGuard<'a, ()>>,
-    batch: Batch<'a>,
+    pub(crate) batch: Batch<'a>,
     pending: Vec<Pending>,
     /// One clock reading per command, so a key cannot expire half-way through it.
     now: u64,

@@ -4,6 +4,14 @@
 //! - meta key: `phys_db:u16be | user key`
 //! - meta value: `kind:u8 | expire_ms:u64be | body | crc32:u32le` (crc over everything before it)
 //! - ttl key: `phys_db:u16be | expire_ms:u64be | user key`, value `logical_size:u64le`
+//! - collection body (in the meta value): `version | len | bytes | head | tail | flags`, each
+//!   `u64be`
+//! - element key (sub and score families): `phys_db:u16be | key_len:u32be | user key |
+//!   version:u64be | suffix`. The suffix is a hash field, a set or zset member, a list index
+//!   ([`list_index`]) or, in the score family, `score ([`score_bits`]) | member`.
+//!
+//! A collection's elements live under its version: DEL or overwrite writes only the metadata,
+//! and the old version's elements become garbage that a compaction filter drops.
 //!
 //! Big-endian numbers keep RocksDB's byte order equal to numeric order, so a TTL scan is a seek.
 
@@ -147,6 +155,110 @@ pub fn db_end(db: u16) -> Vec<u8> {
     }
 }
 
+/// The header of a collection, kept in its metadata record's body.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct CollHeader {
+    /// Elements of this collection live under this version; a new one orphans the old ones.
+    pub version: u64,
+    /// Number of elements (HLEN, SCARD, ZCARD, LLEN in O(1)).
+    pub len: u64,
+    /// Logical bytes of the elements (fields and values, members, list items).
+    pub bytes: u64,
+    /// Lists: index of the first element.
+    pub head: u64,
+    /// Lists: index one past the last element.
+    pub tail: u64,
+    /// [`CollHeader::BIG`] and [`CollHeader::NOT_INT`]: what OBJECT ENCODING reports.
+    pub flags: u64,
+}
+
+const COLL_BODY: usize = 48;
+
+impl CollHeader {
+    /// Redis would have converted it to its big encoding (hashtable, skiplist); as in Redis,
+    /// it never converts back.
+    pub const BIG: u64 = 1;
+    /// A set that has held a member that is not an integer (no longer an intset).
+    pub const NOT_INT: u64 = 2;
+}
+
+impl CollHeader {
+    /// The meta record body.
+    pub fn encode(&self) -> Bytes {
+        let mut out = Vec::with_capacity(COLL_BODY);
+        for v in [
+            self.version,
+            self.len,
+            self.bytes,
+            self.head,
+            self.tail,
+            self.flags,
+        ] {
+            out.extend_from_slice(&v.to_be_bytes());
+        }
+        Bytes::from(out)
+    }
+
+    /// Parses a meta record body.
+    pub fn decode(body: &[u8]) -> Result<CollHeader> {
+        if body.len() < COLL_BODY {
+            return Err(StorageError::Corrupt("collection header too short"));
+        }
+        let f = |i: usize| read_u64_be(&body[i * 8..]);
+        Ok(CollHeader {
+            version: f(0),
+            len: f(1),
+            bytes: f(2),
+            head: f(3),
+            tail: f(4),
+            flags: f(5),
+        })
+    }
+}
+
+/// The first list index: pushes on either side have 2^63 slots of room.
+pub const LIST_MID: u64 = 1 << 63;
+
+/// `phys_db | key_len | key | version`: every element key of one collection version starts so.
+pub fn elem_prefix(phys: u16, key: &[u8], version: u64) -> Vec<u8> {
+    let mut k = Vec::with_capacity(14 + key.len() + 16);
+    k.extend_from_slice(&phys.to_be_bytes());
+    k.extend_from_slice(&(key.len() as u32).to_be_bytes());
+    k.extend_from_slice(key);
+    k.extend_from_slice(&version.to_be_bytes());
+    k
+}
+
+/// Splits an element key into `(phys_db, user key, version)`.
+pub fn split_elem_key(raw: &[u8]) -> Option<(u16, &[u8], u64)> {
+    let phys = u16::from_be_bytes([*raw.first()?, *raw.get(1)?]);
+    let len = u32::from_be_bytes(raw.get(2..6)?.try_into().ok()?) as usize;
+    let key = raw.get(6..6 + len)?;
+    let version = raw.get(6 + len..14 + len).map(read_u64_be)?;
+    Some((phys, key, version))
+}
+
+/// A list slot as an element-key suffix (big-endian, so byte order is list order).
+pub fn list_index(i: u64) -> [u8; 8] {
+    i.to_be_bytes()
+}
+
+/// A score as 8 bytes whose byte order is the numeric order (-inf first, +inf last, and -0
+/// equal to 0). NaN never reaches storage.
+pub fn score_bits(score: f64) -> [u8; 8] {
+    let score = if score == 0.0 { 0.0 } else { score };
+    let b = score.to_bits();
+    let ordered = if b >> 63 == 1 { !b } else { b | (1 << 63) };
+    ordered.to_be_bytes()
+}
+
+/// The inverse of [`score_bits`].
+pub fn score_from_bits(raw: &[u8]) -> f64 {
+    let o = raw.get(..8).map_or(0, read_u64_be);
+    let b = if o >> 63 == 1 { o & !(1 << 63) } else { !o };
+    f64::from_bits(b)
+}
+
 /// Encodes a u64 as the ttl family's value.
 pub fn size_value(size: u64) -> [u8; 8] {
     size.to_le_bytes()
@@ -182,6 +294,51 @@ mod tests {
             Err(StorageError::Corrupt(_))
         ));
         assert!(Record::decode(&raw[..5]).is_err());
+    }
+
+    #[test]
+    fn scores_sort_as_numbers() {
+        let xs = [
+            f64::NEG_INFINITY,
+            -1e300,
+            -2.5,
+            -0.0,
+            1e-300,
+            1.0,
+            3.5,
+            1e300,
+            f64::INFINITY,
+        ];
+        for w in xs.windows(2) {
+            assert!(score_bits(w[0]) <= score_bits(w[1]), "{} {}", w[0], w[1]);
+        }
+        assert_eq!(score_bits(-0.0), score_bits(0.0));
+        for x in xs {
+            assert_eq!(
+                score_from_bits(&score_bits(x)),
+                if x == 0.0 { 0.0 } else { x }
+            );
+        }
+    }
+
+    #[test]
+    fn element_keys_split_and_never_collide_across_keys() {
+        let p = elem_prefix(3, b"ab", 7);
+        assert_eq!(split_elem_key(&p), Some((3, &b"ab"[..], 7)));
+        // "a" + field "b..." must not share a prefix with key "ab".
+        assert!(
+            !elem_prefix(3, b"a", 7).starts_with(&p) && !p.starts_with(&elem_prefix(3, b"a", 7))
+        );
+        let h = CollHeader {
+            version: 9,
+            len: 2,
+            bytes: 30,
+            head: LIST_MID,
+            tail: LIST_MID + 2,
+            flags: CollHeader::BIG,
+        };
+        assert_eq!(CollHeader::decode(&h.encode()).ok(), Some(h));
+        assert!(split_elem_key(b"\x00").is_none());
     }
 
     #[test]

@@ -8,12 +8,13 @@
 mod cf;
 mod codec;
 mod error;
+mod gc;
 mod sample;
 mod stats;
 mod sync;
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -21,13 +22,16 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use bytes::Bytes;
 use parking_lot::{Mutex, RwLock};
 use rocksdb::{
-    BlockBasedOptions, Cache, ColumnFamily, ColumnFamilyDescriptor, DBCompressionType, Direction,
-    IteratorMode, Options, ReadOptions, WriteBatch, WriteBufferManager, WriteOptions, DB,
+    BlockBasedIndexType, BlockBasedOptions, Cache, ColumnFamily, ColumnFamilyDescriptor,
+    DBCompressionType, Direction, IteratorMode, Options, ReadOptions, WriteBatch,
+    WriteBufferManager, WriteOptions, DB,
 };
 use tokio::sync::watch;
 
 pub use cf::Cf;
-pub use codec::{Kind, Record};
+pub use codec::{
+    elem_prefix, list_index, score_bits, score_from_bits, CollHeader, Kind, Record, LIST_MID,
+};
 pub use error::{Result, StorageError};
 pub use sync::FsyncPolicy;
 
@@ -80,7 +84,7 @@ pub struct Prev {
 
 /// The open database. Cheap to share behind an `Arc`.
 pub struct Storage {
-    db: DB,
+    db: Arc<DB>,
     path: PathBuf,
     wal: Arc<sync::WalSync>,
     syncer: Mutex<Option<JoinHandle<()>>>,
@@ -95,6 +99,15 @@ pub struct Storage {
     read_only: RwLock<Option<String>>,
     block_cache: Cache,
     write_buffers: WriteBufferManager,
+    /// The last collection version handed out.
+    last_version: AtomicU64,
+}
+
+impl Drop for Storage {
+    fn drop(&mut self) {
+        // The element filter holds the database during a compaction: let none run past here.
+        self.db.cancel_all_background_work(true);
+    }
 }
 
 /// Milliseconds since the Unix epoch.
@@ -127,10 +140,12 @@ impl Storage {
         db_opts.set_manual_wal_flush(false);
         db_opts.set_max_total_wal_size(256 << 20);
         db_opts.set_keep_log_file_num(4);
+        let slot: gc::DbSlot = Arc::default();
         let cfs = Cf::ALL
             .iter()
-            .map(|&cf| ColumnFamilyDescriptor::new(cf.name(), cf_options(cf, opts, &cache)));
-        let db = DB::open_cf_descriptors(&db_opts, &opts.path, cfs)?;
+            .map(|&cf| ColumnFamilyDescriptor::new(cf.name(), cf_options(cf, opts, &cache, &slot)));
+        let db = Arc::new(DB::open_cf_descriptors(&db_opts, &opts.path, cfs)?);
+        let _ = slot.set(Arc::downgrade(&db));
         let n = opts.databases.max(1) as usize;
         let mut keys = Vec::with_capacity(n);
         let mut bytes = Vec::with_capacity(n);
@@ -175,6 +190,7 @@ impl Storage {
             read_only: RwLock::new(None),
             block_cache: cache,
             write_buffers: wbm,
+            last_version: AtomicU64::new(0),
         });
         storage.start_syncer();
         Ok(storage)
@@ -359,6 +375,60 @@ impl Storage {
             Some(raw) => Record::decode(&raw).map(Some),
             None => Ok(None),
         }
+    }
+
+    /// A fresh collection version: unique for the life of the data dir (microseconds since the
+    /// epoch, bumped past the last one handed out).
+    pub fn next_version(&self) -> u64 {
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_micros() as u64);
+        let prev = self
+            .last_version
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |v| {
+                Some(v.saturating_add(1).max(now))
+            })
+            .unwrap_or(now);
+        prev.saturating_add(1).max(now)
+    }
+
+    /// One element record (sub or score family).
+    pub fn get_elem(&self, cf: Cf, key: &[u8]) -> Result<Option<Bytes>> {
+        Ok(self
+            .db
+            .get_pinned_cf(self.cf(cf), key)?
+            .map(|v| Bytes::copy_from_slice(&v)))
+    }
+
+    /// Up to `limit` element records with `lower <= key < upper`, in key order or (with
+    /// `reverse`) from the top down. Keys come back without their first `strip` bytes.
+    pub fn scan_elems(
+        &self,
+        cf: Cf,
+        lower: &[u8],
+        upper: &[u8],
+        reverse: bool,
+        limit: usize,
+        strip: usize,
+    ) -> Result<Vec<(Bytes, Bytes)>> {
+        let mut ro = ReadOptions::default();
+        ro.set_iterate_lower_bound(lower.to_vec());
+        ro.set_iterate_upper_bound(upper.to_vec());
+        let mode = if reverse {
+            IteratorMode::End
+        } else {
+            IteratorMode::Start
+        };
+        let mut out = Vec::new();
+        for item in self.db.iterator_cf_opt(self.cf(cf), ro, mode) {
+            if out.len() == limit {
+                break;
+            }
+            let (k, v) = item?;
+            let k = k.get(strip..).unwrap_or_default();
+            out.push((Bytes::copy_from_slice(k), Bytes::copy_from_slice(&v)));
+        }
+        Ok(out)
     }
 
     /// The logical size recorded in a key's ttl entry, if that entry exists.
@@ -560,6 +630,17 @@ impl Batch<'_> {
         );
     }
 
+    /// Writes one element record. The collection's metadata, written in the same batch, carries
+    /// the counts.
+    pub fn put_elem(&mut self, cf: Cf, key: &[u8], value: &[u8]) {
+        self.wb.put_cf(self.s.cf(cf), key, value);
+    }
+
+    /// Removes one element record.
+    pub fn delete_elem(&mut self, cf: Cf, key: &[u8]) {
+        self.wb.delete_cf(self.s.cf(cf), key);
+    }
+
     /// Settles a ttl entry whose key the compaction filter already dropped: the entry goes and
     /// the counters lose the key it stood for.
     pub fn settle_orphan_ttl(&mut self, phys: u16, key: &[u8], expire_ms: u64, size: u64) {
@@ -644,12 +725,22 @@ impl Batch<'_> {
     }
 }
 
-fn cf_options(cf: Cf, opts: &StorageOptions, cache: &Cache) -> Options {
+fn cf_options(cf: Cf, opts: &StorageOptions, cache: &Cache, db: &gc::DbSlot) -> Options {
     let mut o = Options::default();
+    // The data set is many times the block cache, so index and filter blocks cannot all stay
+    // cached: partition them, pin the small top levels (and L0's) in the cache at high priority,
+    // and let the partitions come and go like data blocks. A point read then costs one filter
+    // partition and one index partition per file at most, not the whole index.
     let mut table = BlockBasedOptions::default();
     table.set_block_cache(cache);
     table.set_bloom_filter(10.0, false);
+    table.set_index_type(BlockBasedIndexType::TwoLevelIndexSearch);
+    table.set_partition_filters(true);
     table.set_cache_index_and_filter_blocks(true);
+    table.set_cache_index_and_filter_blocks_with_high_priority(true);
+    table.set_pin_top_level_index_and_filter(true);
+    table.set_pin_l0_filter_and_index_blocks_in_cache(true);
+    table.set_optimize_filters_for_memory(true);
     o.set_block_based_table_factory(&table);
     o.set_write_buffer_size(opts.write_buffer_bytes);
     o.set_compression_type(DBCompressionType::Lz4);
@@ -665,7 +756,10 @@ fn cf_options(cf: Cf, opts: &StorageOptions, cache: &Cache) -> Options {
                 _ => rocksdb::CompactionDecision::Keep,
             },
         ),
-        _ => {}
+        Cf::Sub | Cf::Score => {
+            o.set_compaction_filter_factory(gc::ElemGcFactory::new(db.clone()));
+        }
+        Cf::Ttl => {}
     }
     o
 }

@@ -1,0 +1,286 @@
+//! Collections (hashes, lists, sets, sorted sets), element by element.
+//!
+//! A collection is a metadata record (type, expiry and a [`CollHeader`] with its version, element
+//! count and logical bytes) plus one RocksDB record per element under `key | version` (see
+//! `strata_storage`'s codec). A write to one element writes that element and the metadata: O(1)
+//! records whatever the size. The memory tier caches the metadata record; elements are read from
+//! RocksDB, whose block cache is part of the same RAM budget.
+//!
+//! Element reads go to storage and do not see element writes staged earlier in the same
+//! command: a command reads what it needs first, then stages its writes. Commands keep
+//! [`CollHeader::len`] and [`CollHeader::bytes`] in step with what they stage, and
+//! [`Txn::coll_save`] writes the metadata (or deletes the key when the collection is empty).
+
+use bytes::Bytes;
+use strata_storage::{elem_prefix, score_bits, Cf, CollHeader, Kind, Record, LIST_MID};
+
+use crate::{Result, Txn};
+
+/// A collection opened by a command.
+#[derive(Debug, Clone)]
+pub struct Coll {
+    /// Logical database.
+    pub db: usize,
+    /// The key.
+    pub key: Bytes,
+    /// Hash, list, set or sorted set.
+    pub kind: Kind,
+    /// Absolute expiry (0: none).
+    pub expire_ms: u64,
+    /// Version, element count, logical bytes and list bounds.
+    pub h: CollHeader,
+    prefix: Vec<u8>,
+}
+
+/// What opening a key as a collection of some kind found.
+#[derive(Debug)]
+pub enum CollRead {
+    /// No such key.
+    Missing,
+    /// The key holds another type.
+    WrongType,
+    /// The collection.
+    Found(Coll),
+}
+
+impl Coll {
+    /// Number of elements.
+    pub fn len(&self) -> u64 {
+        self.h.len
+    }
+
+    /// Whether it has no elements (it is then deleted on save).
+    pub fn is_empty(&self) -> bool {
+        self.h.len == 0
+    }
+
+    /// The element key of `suffix` (a field, member or list index).
+    pub fn elem_key(&self, suffix: &[u8]) -> Vec<u8> {
+        let mut k = Vec::with_capacity(self.prefix.len() + suffix.len());
+        k.extend_from_slice(&self.prefix);
+        k.extend_from_slice(suffix);
+        k
+    }
+
+    /// The score-family key of a sorted-set member.
+    pub fn score_key(&self, score: f64, member: &[u8]) -> Vec<u8> {
+        let mut k = Vec::with_capacity(self.prefix.len() + 8 + member.len());
+        k.extend_from_slice(&self.prefix);
+        k.extend_from_slice(&score_bits(score));
+        k.extend_from_slice(member);
+        k
+    }
+
+    /// Length of the prefix shared by every element key of this collection.
+    pub fn prefix_len(&self) -> usize {
+        self.prefix.len()
+    }
+
+    fn bound(&self, suffix: Option<&[u8]>, end: bool) -> Vec<u8> {
+        match suffix {
+            Some(s) => self.elem_key(s),
+            None if end => elem_prefix_end(&self.prefix),
+            None => self.prefix.clone(),
+        }
+    }
+}
+
+/// The first key past every key that starts with `prefix` (the version is its last 8 bytes,
+/// and versions never reach `u64::MAX`).
+fn elem_prefix_end(prefix: &[u8]) -> Vec<u8> {
+    let mut end = prefix.to_vec();
+    for b in end.iter_mut().rev() {
+        if *b == 0xff {
+            *b = 0;
+        } else {
+            *b += 1;
+            return end;
+        }
+    }
+    end.push(0xff);
+    end
+}
+
+impl Txn<'_> {
+    /// Opens `key` as a collection of `kind`. An expired key reads as missing.
+    pub fn coll(&mut self, db: usize, key: &[u8], kind: Kind) -> Result<CollRead> {
+        let Some(rec) = self.get(db, key)? else {
+            return Ok(CollRead::Missing);
+        };
+        if rec.kind != kind {
+            return Ok(CollRead::WrongType);
+        }
+        let h = CollHeader::decode(&rec.body)?;
+        Ok(CollRead::Found(self.coll_from(
+            db,
+            key,
+            kind,
+            rec.expire_ms,
+            h,
+        )))
+    }
+
+    /// A new, empty collection with a fresh version (not written until saved non-empty).
+    pub fn coll_new(&self, db: usize, key: &[u8], kind: Kind) -> Coll {
+        let h = CollHeader {
+            version: self.ks.storage.next_version(),
+            head: LIST_MID,
+            tail: LIST_MID,
+            ..CollHeader::default()
+        };
+        self.coll_from(db, key, kind, 0, h)
+    }
+
+    fn coll_from(&self, db: usize, key: &[u8], kind: Kind, expire_ms: u64, h: CollHeader) -> Coll {
+        let phys = self.ks.storage.phys(db).unwrap_or(0);
+        Coll {
+            db,
+            key: Bytes::copy_from_slice(key),
+            kind,
+            expire_ms,
+            prefix: elem_prefix(phys, key, h.version),
+            h,
+        }
+    }
+
+    /// Writes the collection's metadata, or deletes the key when it has no elements left.
+    pub fn coll_save(&mut self, c: &Coll) -> Result<()> {
+        if c.h.len == 0 {
+            self.delete(c.db, &c.key)?;
+            return Ok(());
+        }
+        self.put(c.db, &c.key, rec_of(c))
+    }
+
+    /// One element's value (a hash value, an empty set marker, a list item, a zset score).
+    pub fn elem_get(&self, c: &Coll, suffix: &[u8]) -> Result<Option<Bytes>> {
+        self.ks.storage.get_elem(Cf::Sub, &c.elem_key(suffix))
+    }
+
+    /// Stages an element write. The caller updates `c.h` to match.
+    pub fn elem_put(&mut self, c: &Coll, suffix: &[u8], value: &[u8]) {
+        self.batch.put_elem(Cf::Sub, &c.elem_key(suffix), value);
+    }
+
+    /// Stages an element removal. The caller updates `c.h` to match.
+    pub fn elem_del(&mut self, c: &Coll, suffix: &[u8]) {
+        self.batch.delete_elem(Cf::Sub, &c.elem_key(suffix));
+    }
+
+    /// Stages a sorted-set score-index entry.
+    pub fn score_put(&mut self, c: &Coll, score: f64, member: &[u8]) {
+        self.batch
+            .put_elem(Cf::Score, &c.score_key(score, member), b"");
+    }
+
+    /// Stages the removal of a sorted-set score-index entry.
+    pub fn score_del(&mut self, c: &Coll, score: f64, member: &[u8]) {
+        self.batch
+            .delete_elem(Cf::Score, &c.score_key(score, member));
+    }
+
+    /// Up to `limit` elements with suffixes in `[from, to)` (None: open), in suffix byte order or
+    /// reversed. Returns `(suffix, value)` pairs.
+    pub fn elems(
+        &self,
+        c: &Coll,
+        from: Option<&[u8]>,
+        to: Option<&[u8]>,
+        reverse: bool,
+        limit: usize,
+    ) -> Result<Vec<(Bytes, Bytes)>> {
+        self.ks.storage.scan_elems(
+            Cf::Sub,
+            &c.bound(from, false),
+            &c.bound(to, true),
+            reverse,
+            limit,
+            c.prefix.len(),
+        )
+    }
+
+    /// Like [`Txn::elems`] over the score index: suffixes are `score_bits | member`, values
+    /// empty. Bounds are raw suffixes (build them with `strata_storage::score_bits`).
+    pub fn score_range(
+        &self,
+        c: &Coll,
+        from: Option<&[u8]>,
+        to: Option<&[u8]>,
+        reverse: bool,
+        limit: usize,
+    ) -> Result<Vec<(Bytes, Bytes)>> {
+        self.ks.storage.scan_elems(
+            Cf::Score,
+            &c.bound(from, false),
+            &c.bound(to, true),
+            reverse,
+            limit,
+            c.prefix.len(),
+        )
+    }
+
+    /// Stages `rec` (read from `src_key` in `src_db`) as the new value of `dst_key` in `dst_db`.
+    /// A collection's elements are copied under a fresh version, so the copy is independent of
+    /// the source: O(n) in its elements, as RENAME, COPY and MOVE are for on-disk collections.
+    pub fn put_copy(
+        &mut self,
+        src_db: usize,
+        src_key: &[u8],
+        dst_db: usize,
+        dst_key: &[u8],
+        rec: Record,
+    ) -> Result<()> {
+        if rec.kind == Kind::String {
+            return self.put(dst_db, dst_key, rec);
+        }
+        let h = CollHeader::decode(&rec.body)?;
+        let src = self.coll_from(src_db, src_key, rec.kind, rec.expire_ms, h);
+        let mut dst = self.coll_new(dst_db, dst_key, rec.kind);
+        dst.expire_ms = rec.expire_ms;
+        dst.h = CollHeader {
+            version: dst.h.version,
+            ..h
+        };
+        for cf in [Cf::Sub, Cf::Score] {
+            let (lo, hi) = (src.bound(None, false), src.bound(None, true));
+            let mut from = lo;
+            loop {
+                let page = self.ks.storage.scan_elems(cf, &from, &hi, false, 1024, 0)?;
+                let Some((last, _)) = page.last() else {
+                    break;
+                };
+                from = last.to_vec();
+                from.push(0);
+                for (k, v) in &page {
+                    let suffix = &k[src.prefix.len()..];
+                    let key = dst.elem_key(suffix);
+                    self.batch.put_elem(cf, &key, v);
+                }
+                if page.len() < 1024 {
+                    break;
+                }
+            }
+        }
+        self.put(dst_db, dst_key, rec_of(&dst))
+    }
+}
+
+fn rec_of(c: &Coll) -> Record {
+    Record {
+        kind: c.kind,
+        expire_ms: c.expire_ms,
+        body: c.h.encode(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::elem_prefix_end;
+
+    #[test]
+    fn prefix_end_is_the_next_prefix() {
+        assert_eq!(elem_prefix_end(&[1, 2, 3]), vec![1, 2, 4]);
+        assert_eq!(elem_prefix_end(&[1, 0xff]), vec![2, 0]);
+        assert!(elem_prefix_end(&[1, 0xff]).as_slice() > [1u8, 0xff, 0xff, 0xff].as_slice());
+    }
+}

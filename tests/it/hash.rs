@@ -1,0 +1,1 @@
+//! Integration tests of the hash family (normal and cold mode).

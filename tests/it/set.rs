@@ -1,0 +1,1 @@
+//! Integration tests of the set family (normal and cold mode).
