@@ -1,6 +1,7 @@
 //! Strata's integration tests: one binary (RocksDB links once) that starts the real
 //! `strata-server` on free ports with temporary data dirs.
 
+mod blocking;
 mod cap;
 mod clients;
 mod config;

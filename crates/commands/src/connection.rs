@@ -253,6 +253,29 @@ fn client_kill(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     crate::int(ctx.host.client_kill(ctx.session.id, &f))
 }
 
+/// # Format
+/// `CLIENT UNBLOCK id [TIMEOUT|ERROR]`
+fn client_unblock(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+    if args.len() > 4 {
+        return Err(CmdError::err(
+            "unknown subcommand or wrong number of arguments for 'unblock'. Try CLIENT HELP.",
+        ));
+    }
+    let id = parse_i64_opt(&args[2]).ok_or(CmdError::NotInteger)?;
+    let error = match args.get(3) {
+        None => false,
+        Some(m) if is(m, "TIMEOUT") => false,
+        Some(m) if is(m, "ERROR") => true,
+        Some(_) => {
+            return Err(CmdError::err(
+                "CLIENT UNBLOCK reason should be TIMEOUT or ERROR",
+            ))
+        }
+    };
+    let done = u64::try_from(id).is_ok_and(|id| ctx.host.client_unblock(id, error));
+    crate::int(i64::from(done))
+}
+
 fn client_no_evict(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     ctx.session.no_evict = on_off(&args[2])?;
     Ok(Reply::ok())
@@ -310,6 +333,8 @@ fn client_help(_: &mut Ctx<'_>, _: &[Bytes]) -> CmdResult {
         "    Set client meta attr. Options are: LIB-NAME, LIB-VER.",
         "SETNAME <name>",
         "    Assign the name <name> to the current connection.",
+        "UNBLOCK <clientid> [TIMEOUT|ERROR]",
+        "    Unblock the specified blocked client.",
         "HELP",
         "    Print this help.",
     ])
@@ -382,6 +407,16 @@ static CLIENT: &[CommandDef] = &[
         "2.4.0",
         "Terminates open connections.",
         client_kill,
+    ),
+    cmd(
+        "client|unblock",
+        -3,
+        ADMIN | NOSCRIPT | LOADING | STALE,
+        Keys::NONE,
+        "connection",
+        "5.0.0",
+        "Unblocks a client blocked by a blocking command from a different connection.",
+        client_unblock,
     ),
     cmd(
         "client|no-evict",

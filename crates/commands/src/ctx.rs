@@ -35,6 +35,21 @@ pub struct Session {
     pub drop_reply: bool,
     /// When the connection was accepted.
     pub created: Instant,
+    /// Set by a blocking command that found nothing: the connection waits, then reruns it.
+    pub block: Option<Block>,
+    /// Set by the connection while it reruns a blocked command after its keys changed.
+    pub block_retry: bool,
+}
+
+/// What a blocked client waits for (see `strata_keyspace::Ready`).
+#[derive(Debug, Clone)]
+pub struct Block {
+    /// Keys of the selected db whose change may let the command complete.
+    pub keys: Vec<Bytes>,
+    /// When to give up (None: never).
+    pub deadline: Option<Instant>,
+    /// The reply at the deadline (a nil array or a nil bulk).
+    pub timeout_reply: strata_resp::Reply,
 }
 
 impl Session {
@@ -53,6 +68,8 @@ impl Session {
             close_after_reply: false,
             drop_reply: false,
             created: Instant::now(),
+            block: None,
+            block_retry: false,
         }
     }
 }
@@ -95,6 +112,11 @@ pub trait Host: Send + Sync {
     fn client_kill(&self, me: u64, filter: &KillFilter) -> usize;
     /// SHUTDOWN: begins a clean stop.
     fn shutdown(&self);
+    /// CLIENT UNBLOCK: ends a blocked client's wait, with its timeout reply or (`error`) an
+    /// UNBLOCKED error. Returns whether that client was blocked.
+    fn client_unblock(&self, _id: u64, _error: bool) -> bool {
+        false
+    }
 }
 
 /// A handler's context.

@@ -860,7 +860,7 @@ mod tests {
     use std::collections::BTreeSet;
 
     use bytes::Bytes;
-    use strata_keyspace::{now_ms, Kind, Record};
+    use strata_keyspace::{now_ms, CollHeader, Kind, Record};
     use strata_resp::Reply;
 
     use crate::tests::{both, bulk, err, ok, Env};
@@ -877,16 +877,21 @@ mod tests {
         Reply::Simple(Bytes::copy_from_slice(s.as_bytes()))
     }
 
-    /// Stages a record directly, so these tests need no other command family.
+    /// Stages a record directly, so these tests need no other command family. A collection
+    /// gets an empty header (no elements).
     fn put_rec(env: &Env, db: usize, key: &str, kind: Kind, body: &str, expire_ms: u64) {
         let mut t = env.ks.txn(&[(db, key.as_bytes())]);
+        let body = match kind {
+            Kind::String => Bytes::copy_from_slice(body.as_bytes()),
+            _ => CollHeader::default().encode(),
+        };
         t.put(
             db,
             key.as_bytes(),
             Record {
                 kind,
                 expire_ms,
-                body: Bytes::copy_from_slice(body.as_bytes()),
+                body,
             },
         )
         .expect("put");
@@ -1595,7 +1600,7 @@ mod tests {
             assert_eq!(env.run(&["OBJECT", "ENCODING", "notint"]), bulk("embstr"));
             assert_eq!(env.run(&["OBJECT", "ENCODING", "emb"]), bulk("embstr"));
             assert_eq!(env.run(&["OBJECT", "ENCODING", "raw"]), bulk("raw"));
-            assert_eq!(env.run(&["OBJECT", "ENCODING", "h"]), bulk("hashtable"));
+            assert_eq!(env.run(&["OBJECT", "ENCODING", "h"]), bulk("listpack"));
             assert_eq!(env.run(&["OBJECT", "ENCODING", "missing"]), Reply::Null);
             assert_eq!(env.run(&["OBJECT", "REFCOUNT", "small"]), n(2_147_483_647));
             assert_eq!(env.run(&["OBJECT", "REFCOUNT", "int"]), n(1));

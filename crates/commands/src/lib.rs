@@ -5,6 +5,7 @@
 //! Handlers parse their arguments, then apply them through one keyspace transaction.
 
 pub mod args;
+mod blocking;
 mod connection;
 mod ctx;
 pub mod error;
@@ -23,7 +24,7 @@ use bytes::Bytes;
 use strata_resp::Reply;
 
 pub use connection::REDIS_VERSION;
-pub use ctx::{Ctx, Host, KillFilter, Session};
+pub use ctx::{Block, Ctx, Host, KillFilter, Session};
 pub use error::{CmdError, CmdResult};
 pub use table::{flags, lookup, CommandDef};
 

@@ -256,6 +256,7 @@ fn families() -> impl Iterator<Item = &'static CommandDef> {
         crate::hash::COMMANDS,
         crate::set::COMMANDS,
         crate::list::COMMANDS,
+        crate::blocking::COMMANDS,
         crate::zset::COMMANDS,
         crate::sort::COMMANDS,
     ]

@@ -9,6 +9,7 @@ mod cap;
 mod coll;
 mod evict;
 mod hot;
+mod ready;
 mod txn;
 
 use std::hash::{BuildHasher, Hash, Hasher};
@@ -23,6 +24,7 @@ pub use cap::{CapOutcome, CapState, EvictionPolicy, OverCap};
 pub use coll::{Coll, CollRead};
 pub use evict::{EvictOutcome, EvictState};
 pub use hot::{HotTier, Tier};
+pub use ready::{Ready, Waiter};
 pub use strata_storage::{
     list_index, now_ms, score_bits, score_from_bits, CollHeader, Kind, Record, StorageError,
     LIST_MID,
@@ -85,6 +87,8 @@ pub struct Keyspace {
     pub(crate) cap: CapState,
     /// The hot-tier evictor's state between passes.
     pub(crate) evictor: EvictState,
+    /// Clients waiting for keys to change (blocked pops).
+    ready: Ready,
 }
 
 /// An exclusive hold on the whole keyspace.
@@ -109,12 +113,18 @@ impl Keyspace {
             stats: KeyspaceStats::default(),
             cap: CapState::default(),
             evictor: EvictState::default(),
+            ready: Ready::default(),
         })
     }
 
     /// The storage underneath.
     pub fn storage(&self) -> &Arc<Storage> {
         &self.storage
+    }
+
+    /// The registry of clients waiting for keys to change.
+    pub fn ready(&self) -> &Ready {
+        &self.ready
     }
 
     /// The memory tier.
@@ -331,6 +341,8 @@ impl Exclusive<'_> {
     /// id, so it stays valid as it is.
     pub fn swap_db(&self, a: usize, b: usize) -> Result<u64> {
         self.ks.storage.swap_dbs(a, b)?;
+        self.ks.ready.signal_all(Some(a));
+        self.ks.ready.signal_all(Some(b));
         Ok(self.ks.storage.written_seq())
     }
 }

@@ -10,6 +10,7 @@ use crate::{live, logical_size, prev_of, Gate, Keyspace, Result};
 
 /// The latest state of a key this transaction wrote (None: deleted).
 struct Pending {
+    db: usize,
     phys: u16,
     key: Bytes,
     state: Option<Record>,
@@ -56,7 +57,7 @@ impl<'a> Txn<'a> {
             .map(|p| &p.state)
     }
 
-    fn set_pending(&mut self, phys: u16, key: &[u8], state: Option<Record>) {
+    fn set_pending(&mut self, db: usize, phys: u16, key: &[u8], state: Option<Record>) {
         match self
             .pending
             .iter_mut()
@@ -64,6 +65,7 @@ impl<'a> Txn<'a> {
         {
             Some(p) => p.state = state,
             None => self.pending.push(Pending {
+                db,
                 phys,
                 key: Bytes::copy_from_slice(key),
                 state,
@@ -103,7 +105,7 @@ impl<'a> Txn<'a> {
             return Ok(Some(rec));
         }
         self.batch.delete(phys, key, prev_of(key, &rec));
-        self.set_pending(phys, key, None);
+        self.set_pending(db, phys, key, None);
         self.expired += 1;
         Ok(None)
     }
@@ -128,7 +130,7 @@ impl<'a> Txn<'a> {
         let prev = self.get(db, key)?.map(|r| prev_of(key, &r));
         self.batch
             .put(phys, key, &rec, logical_size(key, &rec), prev);
-        self.set_pending(phys, key, Some(rec));
+        self.set_pending(db, phys, key, Some(rec));
         Ok(())
     }
 
@@ -140,7 +142,7 @@ impl<'a> Txn<'a> {
         match self.get(db, key)? {
             Some(rec) => {
                 self.batch.delete(phys, key, prev_of(key, &rec));
-                self.set_pending(phys, key, None);
+                self.set_pending(db, phys, key, None);
                 Ok(true)
             }
             None => Ok(false),
@@ -166,7 +168,7 @@ impl<'a> Txn<'a> {
         match self.ks.storage.get(phys, key)? {
             Some(rec) if rec.expire_ms == exp => {
                 self.batch.delete(phys, key, prev_of(key, &rec));
-                self.set_pending(phys, key, None);
+                self.set_pending(db, phys, key, None);
             }
             // The compaction filter dropped the key (and it may have been written anew since):
             // the entry is all that is left of the old key, and settles its counters.
@@ -195,6 +197,12 @@ impl<'a> Txn<'a> {
             .stats
             .expired
             .fetch_add(self.expired, Ordering::Relaxed);
+        let ready = &self.ks.ready;
+        if !ready.is_idle() {
+            for p in &self.pending {
+                ready.signal(p.db, &p.key);
+            }
+        }
         Ok(seq)
     }
 }

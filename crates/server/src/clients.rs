@@ -1,7 +1,7 @@
 //! The registry of connected clients, for CLIENT LIST, CLIENT KILL, maxclients and INFO.
 
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -46,6 +46,12 @@ pub struct Client {
     pub meta: Mutex<ClientMeta>,
     /// Cancelled by CLIENT KILL or shutdown: the connection task closes.
     pub kill: CancellationToken,
+    /// Waiting in a blocking command.
+    pub blocked: AtomicBool,
+    /// CLIENT UNBLOCK's request for a blocked client: `Some(true)` for ERROR.
+    pub unblock: Mutex<Option<bool>>,
+    /// Wakes a blocked client for CLIENT UNBLOCK.
+    pub unblock_wake: tokio::sync::Notify,
 }
 
 /// All clients.
@@ -71,6 +77,9 @@ impl Clients {
                 ..Default::default()
             }),
             kill: CancellationToken::new(),
+            blocked: AtomicBool::new(false),
+            unblock: Mutex::new(None),
+            unblock_wake: tokio::sync::Notify::new(),
         });
         self.map.insert(id, c.clone());
         c
@@ -136,6 +145,27 @@ impl Clients {
         n
     }
 
+    /// CLIENT UNBLOCK: asks client `id`, if blocked, to stop waiting. Returns whether it was.
+    pub fn unblock(&self, id: u64, error: bool) -> bool {
+        let Some(c) = self.map.get(&id) else {
+            return false;
+        };
+        if !c.blocked.load(Ordering::SeqCst) {
+            return false;
+        }
+        *c.unblock.lock() = Some(error);
+        c.unblock_wake.notify_one();
+        true
+    }
+
+    /// Clients waiting in a blocking command (INFO's `blocked_clients`).
+    pub fn blocked(&self) -> usize {
+        self.map
+            .iter()
+            .filter(|c| c.blocked.load(Ordering::Relaxed))
+            .count()
+    }
+
     /// Closes every client (shutdown).
     pub fn kill_all(&self) {
         for c in self.map.iter() {
@@ -155,13 +185,18 @@ fn line(c: &Client) -> String {
     let m = c.meta.lock().clone();
     let idle = c.last_active.lock().elapsed().as_secs();
     format!(
-        "id={} addr={} laddr={} fd=8 name={} age={} idle={} flags=N db={} sub=0 psub=0 ssub=0 multi=-1 qbuf={} qbuf-free=0 argv-mem=0 multi-mem=0 rbs=16384 rbp=0 obl=0 oll=0 omem=0 tot-mem=0 events=r cmd={} user={} redir=-1 resp=2 lib-name={} lib-ver={}\n",
+        "id={} addr={} laddr={} fd=8 name={} age={} idle={} flags={} db={} sub=0 psub=0 ssub=0 multi=-1 qbuf={} qbuf-free=0 argv-mem=0 multi-mem=0 rbs=16384 rbp=0 obl=0 oll=0 omem=0 tot-mem=0 events=r cmd={} user={} redir=-1 resp=2 lib-name={} lib-ver={}\n",
         c.id,
         c.addr,
         c.laddr,
         text(&m.name),
         c.created.elapsed().as_secs(),
         idle,
+        if c.blocked.load(Ordering::Relaxed) {
+            "b"
+        } else {
+            "N"
+        },
         m.db,
         m.qbuf,
         if m.cmd.is_empty() { "NULL" } else { &m.cmd },

@@ -99,7 +99,7 @@ fn section(s: &Shared, name: &str, out: &mut String) {
         "clients" => {
             field(out, "connected_clients", s.clients.len());
             field(out, "maxclients", s.config.get("maxclients"));
-            field(out, "blocked_clients", 0);
+            field(out, "blocked_clients", s.clients.blocked());
         }
         "memory" => {
             let (allocated, resident) = crate::alloc_stats();

@@ -159,6 +159,10 @@ impl Host for Shared {
         self.clients.kill(me, filter)
     }
 
+    fn client_unblock(&self, id: u64, error: bool) -> bool {
+        self.clients.unblock(id, error)
+    }
+
     fn shutdown(&self) {
         tracing::info!("SHUTDOWN requested by a client");
         self.shutdown.cancel();
