@@ -37,4 +37,15 @@ fn every_command_has_a_test() {
         .filter(|n| !corpus.contains(&format!("\"{n}\"")))
         .collect();
     assert!(missing.is_empty(), "commands without a test: {missing:?}");
+
+    // docs/commands.md's table is generated from the command table; it must be current.
+    let docs = std::fs::read_to_string("docs/commands.md").expect("read docs/commands.md");
+    let undocumented: Vec<&String> = names
+        .iter()
+        .filter(|n| !docs.contains(&format!("| `{}` |", n.to_ascii_uppercase())))
+        .collect();
+    assert!(
+        undocumented.is_empty(),
+        "commands missing from docs/commands.md (run scripts/gen-commands-doc.py): {undocumented:?}"
+    );
 }

@@ -42,12 +42,7 @@ pub fn parse_i64_opt(b: &[u8]) -> Option<i64> {
     }
 }
 
-/// Parses a float as Redis's `string2ld` does for INCRBYFLOAT: no spaces, no NaN.
-pub fn parse_f64(b: &[u8]) -> Result<f64, CmdError> {
-    parse_f64_opt(b).ok_or(CmdError::NotFloat)
-}
-
-/// `parse_f64` without the error.
+/// Parses a float with no surrounding spaces and no NaN (blocking timeouts).
 pub fn parse_f64_opt(b: &[u8]) -> Option<f64> {
     let s = std::str::from_utf8(b).ok()?;
     if s.is_empty()
@@ -62,17 +57,6 @@ pub fn parse_f64_opt(b: &[u8]) -> Option<f64> {
         return None;
     }
     Some(v)
-}
-
-/// Formats a float the way Redis replies with one (`%.17Lg`-like, shortest round trip).
-pub fn format_f64(v: f64) -> String {
-    if v.is_infinite() {
-        return if v > 0.0 { "inf".into() } else { "-inf".into() };
-    }
-    if v == 0.0 {
-        return "0".into();
-    }
-    format!("{v}")
 }
 
 /// Case-insensitive comparison of an argument with an ASCII keyword.
@@ -120,8 +104,5 @@ mod tests {
         assert_eq!(parse_f64_opt(b"inf"), Some(f64::INFINITY));
         assert_eq!(parse_f64_opt(b"nan"), None);
         assert_eq!(parse_f64_opt(b" 1"), None);
-        assert_eq!(format_f64(10.5 + 0.1), "10.6");
-        assert_eq!(format_f64(3.0), "3");
-        assert_eq!(format_f64(1e20), "100000000000000000000");
     }
 }

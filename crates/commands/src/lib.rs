@@ -13,6 +13,7 @@ pub mod glob;
 mod hash;
 mod keys;
 mod list;
+mod longdouble;
 mod server;
 mod set;
 mod sort;
