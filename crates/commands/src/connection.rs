@@ -11,8 +11,6 @@ use crate::table::{cmd, container, flags::*, CommandDef, Keys};
 /// The Redis version Strata's semantics follow; clients check it for feature support.
 pub const REDIS_VERSION: &str = "7.2.4";
 
-const WRONGPASS: &str = "WRONGPASS invalid username-password pair or user is disabled.";
-
 /// # Format
 /// `PING [message]`
 fn ping(_: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
@@ -38,8 +36,10 @@ fn reset(ctx: &mut Ctx<'_>, _: &[Bytes]) -> CmdResult {
     s.resp = 2;
     s.name = None;
     s.no_evict = false;
-    s.user = "default".into();
-    s.authenticated = ctx.host.requirepass().is_none();
+    s.monitor = false;
+    s.reply_off = false;
+    s.reply_skip = false;
+    crate::acl::reset_session(ctx.host, s);
     Ok(Reply::simple("RESET"))
 }
 
@@ -48,18 +48,9 @@ fn select(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     Ok(Reply::ok())
 }
 
-/// Checks a user and password against `requirepass` (the only user is `default`).
+/// Checks a user and password against the ACL users (`requirepass` is the default user's).
 fn check_auth(ctx: &mut Ctx<'_>, user: &[u8], pass: &[u8]) -> Result<(), CmdError> {
-    let ok = match ctx.host.requirepass() {
-        Some(p) => user == b"default" && p.as_bytes() == pass,
-        None => user == b"default",
-    };
-    if !ok {
-        return Err(CmdError::Other(WRONGPASS.into()));
-    }
-    ctx.session.authenticated = true;
-    ctx.session.user = "default".into();
-    Ok(())
+    crate::acl::authenticate(ctx, user, pass)
 }
 
 /// # Format
@@ -67,7 +58,7 @@ fn check_auth(ctx: &mut Ctx<'_>, user: &[u8], pass: &[u8]) -> Result<(), CmdErro
 fn auth(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     match args.len() {
         2 => {
-            if ctx.host.requirepass().is_none() {
+            if crate::acl::default_nopass(ctx.host) {
                 return Err(CmdError::err(
                     "AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?",
                 ));
@@ -234,7 +225,15 @@ fn client_kill(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
         } else if is(key, "LADDR") {
             f.laddr = Some(text(v));
         } else if is(key, "USER") {
+            if ctx.host.acl().get(&text(v)).is_none() {
+                return Err(CmdError::err(format!("No such user '{}'", text(v))));
+            }
             f.user = Some(text(v));
+        } else if is(key, "MAXAGE") {
+            match parse_i64_opt(v) {
+                Some(n) if n >= 0 => f.max_age = Some(n as u64),
+                _ => return Err(CmdError::NotInteger),
+            }
         } else if is(key, "SKIPME") {
             f.skip_me = match () {
                 _ if is(v, "yes") => true,
@@ -242,9 +241,12 @@ fn client_kill(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
                 _ => return Err(CmdError::Syntax),
             };
         } else if is(key, "TYPE") {
-            if !is(v, "normal") {
-                return crate::int(0);
-            }
+            let kind = text(v).to_ascii_lowercase();
+            f.kind = Some(match kind.as_str() {
+                "normal" | "pubsub" | "master" => kind,
+                "replica" | "slave" => "replica".into(),
+                _ => return Err(CmdError::err(format!("Unknown client type '{}'", text(v)))),
+            });
         } else {
             return Err(CmdError::Syntax);
         }
@@ -274,6 +276,47 @@ fn client_unblock(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     };
     let done = u64::try_from(id).is_ok_and(|id| ctx.host.client_unblock(id, error));
     crate::int(i64::from(done))
+}
+
+/// # Format
+/// `CLIENT PAUSE timeout [WRITE|ALL]`
+fn client_pause(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+    let ms = parse_i64_opt(&args[2])
+        .ok_or_else(|| CmdError::err("timeout is not an integer or out of range"))?;
+    if ms < 0 {
+        return Err(CmdError::err("timeout is negative"));
+    }
+    let all = match args.len() {
+        3 => true,
+        4 if is(&args[3], "ALL") => true,
+        4 if is(&args[3], "WRITE") => false,
+        4 => return Err(CmdError::err("CLIENT PAUSE mode must be WRITE or ALL")),
+        _ => return Err(CmdError::Syntax),
+    };
+    ctx.host.client_pause(ms as u64, all);
+    Ok(Reply::ok())
+}
+
+fn client_unpause(ctx: &mut Ctx<'_>, _: &[Bytes]) -> CmdResult {
+    ctx.host.client_unpause();
+    Ok(Reply::ok())
+}
+
+/// # Format
+/// `CLIENT REPLY ON|OFF|SKIP`: the connection drops the replies OFF and SKIP ask it to.
+fn client_reply(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+    let s = &mut *ctx.session;
+    if is(&args[2], "ON") {
+        s.reply_off = false;
+        s.reply_skip = false;
+    } else if is(&args[2], "OFF") {
+        s.reply_off = true;
+    } else if is(&args[2], "SKIP") {
+        s.reply_skip = !s.reply_off;
+    } else {
+        return Err(CmdError::Syntax);
+    }
+    Ok(Reply::ok())
 }
 
 fn client_no_evict(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
@@ -324,7 +367,27 @@ fn client_help(_: &mut Ctx<'_>, _: &[Bytes]) -> CmdResult {
         "KILL <ip:port>",
         "    Kill connection made from <ip:port>.",
         "KILL <option> <value> [<option> <value> [...]]",
-        "    Kill connections. Options are: ID, ADDR, LADDR, USER, SKIPME (yes|no).",
+        "    Kill connections. Options are:",
+        "    * ADDR (<ip:port>|<unixsocket>:0)",
+        "      Kill connections made from the specified address",
+        "    * LADDR (<ip:port>|<unixsocket>:0)",
+        "      Kill connections made to specified local address",
+        "    * TYPE (NORMAL|MASTER|REPLICA|PUBSUB)",
+        "      Kill connections by type.",
+        "    * USER <username>",
+        "      Kill connections authenticated by <username>.",
+        "    * SKIPME (YES|NO)",
+        "      Skip killing current connection (default: yes).",
+        "    * ID <client-id>",
+        "      Kill connections by client id.",
+        "    * MAXAGE <maxage>",
+        "      Kill connections older than the specified age.",
+        "PAUSE <timeout> [WRITE|ALL]",
+        "    Suspend all, or just write, clients for <timeout> milliseconds.",
+        "REPLY (ON|OFF|SKIP)",
+        "    Control the replies sent to the current connection.",
+        "UNPAUSE",
+        "    Stop the current client pause, resuming traffic.",
         "LIST [options ...]",
         "    Return information about client connections. Options: TYPE, ID.",
         "NO-EVICT (ON|OFF)",
@@ -417,6 +480,36 @@ static CLIENT: &[CommandDef] = &[
         "5.0.0",
         "Unblocks a client blocked by a blocking command from a different connection.",
         client_unblock,
+    ),
+    cmd(
+        "client|pause",
+        -3,
+        ADMIN | NOSCRIPT | LOADING | STALE,
+        Keys::NONE,
+        "connection",
+        "3.0.0",
+        "Suspends commands processing.",
+        client_pause,
+    ),
+    cmd(
+        "client|unpause",
+        2,
+        ADMIN | NOSCRIPT | LOADING | STALE,
+        Keys::NONE,
+        "connection",
+        "6.2.0",
+        "Resumes processing commands from paused clients.",
+        client_unpause,
+    ),
+    cmd(
+        "client|reply",
+        3,
+        NOSCRIPT | LOADING | STALE,
+        Keys::NONE,
+        "connection",
+        "3.2.0",
+        "Instructs the server whether to reply to commands.",
+        client_reply,
     ),
     cmd(
         "client|no-evict",

@@ -39,6 +39,20 @@ pub struct Session {
     pub block: Option<Block>,
     /// Set by the connection while it reruns a blocked command after its keys changed.
     pub block_retry: bool,
+    /// MULTI queue and WATCHed keys (see `transaction`).
+    pub multi: crate::transaction::MultiState,
+    /// The user's ACL snapshot (None until the first command refreshes it).
+    pub acl: Option<std::sync::Arc<crate::acl::users::User>>,
+    /// The ACL generation `acl` was taken at.
+    pub acl_gen: u64,
+    /// Set by MONITOR: the connection streams every command from then on.
+    pub monitor: bool,
+    /// CLIENT REPLY OFF: no replies are sent.
+    pub reply_off: bool,
+    /// CLIENT REPLY SKIP: the next command's reply is not sent (nor SKIP's own).
+    pub reply_skip: bool,
+    /// Replies sent before the command's own (SUBSCRIBE's confirmations but the last).
+    pub pre_replies: Vec<strata_resp::Reply>,
 }
 
 /// What a blocked client waits for (see `strata_keyspace::Ready`).
@@ -70,6 +84,13 @@ impl Session {
             created: Instant::now(),
             block: None,
             block_retry: false,
+            multi: Default::default(),
+            acl: None,
+            acl_gen: 0,
+            monitor: false,
+            reply_off: false,
+            reply_skip: false,
+            pre_replies: Vec::new(),
         }
     }
 }
@@ -87,6 +108,10 @@ pub struct KillFilter {
     pub user: Option<String>,
     /// `SKIPME`, default yes.
     pub skip_me: bool,
+    /// `TYPE`: `normal`, `pubsub`, `master` or `replica` (None: any).
+    pub kind: Option<String>,
+    /// `MAXAGE`: only clients connected longer than this many seconds.
+    pub max_age: Option<u64>,
 }
 
 /// The server's side of the commands that are about the server rather than the data. The server
@@ -117,6 +142,86 @@ pub trait Host: Send + Sync {
     fn client_unblock(&self, _id: u64, _error: bool) -> bool {
         false
     }
+    /// The ACL user store (hosts without one share a process-wide store).
+    fn acl(&self) -> &crate::acl::users::Acl {
+        crate::acl::fallback()
+    }
+    /// CLIENT PAUSE for `ms` milliseconds: all commands, or (`all` false) writes only.
+    fn client_pause(&self, _ms: u64, _all: bool) {}
+    /// CLIENT UNPAUSE.
+    fn client_unpause(&self) {}
+    /// SLOWLOG GET: the newest `count` entries (all when None), as Redis replies them.
+    fn slowlog_get(&self, _count: Option<usize>) -> strata_resp::Reply {
+        strata_resp::Reply::Array(Vec::new())
+    }
+    /// SLOWLOG LEN.
+    fn slowlog_len(&self) -> usize {
+        0
+    }
+    /// SLOWLOG RESET.
+    fn slowlog_reset(&self) {}
+    /// LATENCY LATEST.
+    fn latency_latest(&self) -> strata_resp::Reply {
+        strata_resp::Reply::Array(Vec::new())
+    }
+    /// LATENCY HISTORY event.
+    fn latency_history(&self, _event: &[u8]) -> strata_resp::Reply {
+        strata_resp::Reply::Array(Vec::new())
+    }
+    /// LATENCY RESET [event ...]: how many events were reset.
+    fn latency_reset(&self, _events: &[Bytes]) -> usize {
+        0
+    }
+    /// LATENCY HISTOGRAM [command ...].
+    fn latency_histogram(&self, _commands: &[Bytes]) -> strata_resp::Reply {
+        strata_resp::Reply::Array(Vec::new())
+    }
+    /// PUBLISH: delivers `message` to the channel's and the matching patterns' subscribers.
+    /// Returns how many received it.
+    fn publish(&self, _channel: &[u8], _message: &[u8]) -> usize {
+        0
+    }
+    /// SPUBLISH: delivers `message` to the shard channel's subscribers; returns how many.
+    fn spublish(&self, _channel: &[u8], _message: &[u8]) -> usize {
+        0
+    }
+    /// Subscribes client `id`; returns its subscription count afterwards (channels plus
+    /// patterns, or shard channels for [`SubKind::Shard`]).
+    fn subscribe(&self, _id: u64, _kind: SubKind, _name: &Bytes) -> usize {
+        0
+    }
+    /// Unsubscribes client `id`; returns its subscription count afterwards, as `subscribe`.
+    fn unsubscribe(&self, _id: u64, _kind: SubKind, _name: &[u8]) -> usize {
+        0
+    }
+    /// Client `id`'s current subscriptions of a kind.
+    fn subscriptions(&self, _id: u64, _kind: SubKind) -> Vec<Bytes> {
+        Vec::new()
+    }
+    /// PUBSUB CHANNELS / SHARDCHANNELS: active channels of a kind (`Channel` or `Shard`)
+    /// matching the glob (all when `None`).
+    fn pubsub_channels(&self, _kind: SubKind, _pattern: Option<&[u8]>) -> Vec<Bytes> {
+        Vec::new()
+    }
+    /// PUBSUB NUMSUB / SHARDNUMSUB: subscribers of one channel.
+    fn pubsub_numsub(&self, _kind: SubKind, _channel: &[u8]) -> usize {
+        0
+    }
+    /// PUBSUB NUMPAT: patterns subscribed to by any client.
+    fn pubsub_numpat(&self) -> usize {
+        0
+    }
+}
+
+/// The three pub/sub namespaces.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum SubKind {
+    /// SUBSCRIBE / PUBLISH.
+    Channel,
+    /// PSUBSCRIBE.
+    Pattern,
+    /// SSUBSCRIBE / SPUBLISH.
+    Shard,
 }
 
 /// A handler's context.
@@ -158,6 +263,20 @@ impl<'a> Ctx<'a> {
         let seq = t.commit()?;
         self.write_seq = self.write_seq.max(seq);
         Ok(())
+    }
+
+    /// Raises keyspace event `event` of `class` (a `notify::event_class` bit) for `key` in the
+    /// selected db. Call it after the commit. One check when the class is off.
+    pub fn notify(&self, class: u32, event: &str, key: &[u8]) {
+        self.notify_db(class, event, self.session.db, key);
+    }
+
+    /// [`Ctx::notify`] for a key of another db (MOVE, COPY ... DB).
+    pub fn notify_db(&self, class: u32, event: &str, db: usize, key: &[u8]) {
+        let flags = self.ks.events().flags();
+        if flags & class != 0 {
+            crate::notify::publish(self.host, flags, db, event, key);
+        }
     }
 
     /// Parses a database index argument.

@@ -27,6 +27,7 @@ use crate::error::{CmdError, CmdResult};
 use crate::glob::glob_match;
 use crate::int;
 use crate::longdouble::hincrbyfloat_value;
+use crate::notify::event_class as ev;
 use crate::table::{cmd, flags::*, CommandDef, Keys};
 
 /// Redis 7.0's `hash-max-listpack-entries`.
@@ -339,6 +340,7 @@ fn hset_generic(ctx: &mut Ctx<'_>, args: &[Bytes], hmset: bool) -> CmdResult {
         w.save(t)?;
         Ok(added)
     })?;
+    ctx.notify(ev::HASH, "hset", key);
     if hmset {
         Ok(Reply::ok())
     } else {
@@ -360,7 +362,7 @@ fn hsetnx(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     let [_, key, field, value] = args else {
         return Err(arity(ctx));
     };
-    with_txn(ctx, args, |t, db| {
+    let set = with_txn(ctx, args, |t, db| {
         let mut w = HashWriter::open(t, db, key)?;
         if w.current(t, field)?.is_some() {
             let long = field.len() > MAX_LISTPACK_VALUE || value.len() > MAX_LISTPACK_VALUE;
@@ -368,20 +370,24 @@ fn hsetnx(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
                 w.c.h.flags |= CollHeader::BIG;
                 w.save(t)?;
             }
-            return int(0);
+            return Ok(false);
         }
         w.set(t, field, value)?;
         w.save(t)?;
-        int(1)
-    })
+        Ok(true)
+    })?;
+    if set {
+        ctx.notify(ev::HASH, "hset", key);
+    }
+    int(u8::from(set))
 }
 
 /// `HDEL key field [field ...]` → `:n` fields removed; the key goes when its last field does.
 fn hdel(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     let key = arg(args, 1)?;
-    with_txn(ctx, args, |t, db| {
+    let (n, emptied) = with_txn(ctx, args, |t, db| {
         let Some(c) = open(t, db, key, Kind::Hash)? else {
-            return int(0);
+            return Ok((0u64, false));
         };
         let mut w = HashWriter {
             c,
@@ -396,8 +402,15 @@ fn hdel(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
         if n > 0 {
             w.save(t)?;
         }
-        int(n)
-    })
+        Ok((n, w.c.h.len == 0))
+    })?;
+    if n > 0 {
+        ctx.notify(ev::HASH, "hdel", key);
+        if emptied {
+            ctx.notify(ev::GENERIC, "del", key);
+        }
+    }
+    int(n)
 }
 
 /// `HINCRBY key field increment` → `:new value`.
@@ -406,7 +419,7 @@ fn hincrby(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
         return Err(arity(ctx));
     };
     let by = parse_i64(by)?;
-    with_txn(ctx, args, |t, db| {
+    let r = with_txn(ctx, args, |t, db| {
         let mut w = HashWriter::open(t, db, key)?;
         let old = match t.elem_get(&w.c, field)? {
             Some(v) => {
@@ -418,7 +431,9 @@ fn hincrby(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
         w.set(t, field, new.to_string().as_bytes())?;
         w.save(t)?;
         int(new)
-    })
+    })?;
+    ctx.notify(ev::HASH, "hincrby", key);
+    Ok(r)
 }
 
 /// `HINCRBYFLOAT key field increment` → the new value as a bulk string (see [`format_human`]).
@@ -428,14 +443,16 @@ fn hincrbyfloat(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     };
     // The increment is checked before the key, as in Redis.
     hincrbyfloat_value(None, by)?;
-    with_txn(ctx, args, |t, db| {
+    let r = with_txn(ctx, args, |t, db| {
         let mut w = HashWriter::open(t, db, key)?;
         let old = t.elem_get(&w.c, field)?;
         let body = Bytes::from(hincrbyfloat_value(old.as_deref(), by)?);
         w.set(t, field, &body)?;
         w.save(t)?;
         Ok(Reply::Bulk(body))
-    })
+    })?;
+    ctx.notify(ev::HASH, "hincrbyfloat", key);
+    Ok(r)
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -39,6 +39,7 @@ use crate::ctx::Ctx;
 use crate::error::{CmdError, CmdResult};
 use crate::glob::glob_match;
 use crate::int;
+use crate::notify::event_class as ev;
 use crate::table::{cmd, container, flags::*, CommandDef, Keys};
 
 /// Records read per storage page by KEYS and the RANDOMKEY fallback.
@@ -98,6 +99,7 @@ fn del(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     for key in rest(args, 1) {
         // collections: delete element records too
         if t.delete(db, key)? {
+            t.notify(ev::GENERIC, "del", db, key);
             n += 1;
         }
     }
@@ -227,14 +229,17 @@ fn expire_generic(ctx: &mut Ctx<'_>, args: &[Bytes], ms: bool, absolute: bool) -
         ctx.commit(t)?;
         return int(0);
     }
-    if when <= now {
+    let event = if when <= now {
         // collections: delete element records too
         t.delete(db, key)?;
+        "del"
     } else {
         rec.expire_ms = when as u64;
         t.put(db, key, rec)?;
-    }
+        "expire"
+    };
     ctx.commit(t)?;
+    ctx.notify(ev::GENERIC, event, key);
     int(1)
 }
 
@@ -311,6 +316,9 @@ fn persist(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
         _ => false,
     };
     ctx.commit(t)?;
+    if removed {
+        ctx.notify(ev::GENERIC, "persist", key);
+    }
     int(u8::from(removed))
 }
 
@@ -341,9 +349,13 @@ fn rename_generic(ctx: &mut Ctx<'_>, args: &[Bytes], nx: bool) -> CmdResult {
         ctx.commit(t)?;
         return Ok(reply(false));
     }
+    // Redis deletes the destination and adds it anew (a `new` event).
+    t.delete(db, dst)?;
     t.put_copy(db, src, db, dst, rec)?;
     t.delete(db, src)?;
     ctx.commit(t)?;
+    ctx.notify(ev::GENERIC, "rename_from", src);
+    ctx.notify(ev::GENERIC, "rename_to", dst);
     Ok(reply(true))
 }
 
@@ -390,8 +402,13 @@ fn copy(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
         ctx.commit(t)?;
         return int(0);
     }
+    if replace {
+        // Redis deletes the destination and adds it anew (a `new` event).
+        t.delete(dst_db, dst)?;
+    }
     t.put_copy(src_db, src, dst_db, dst, rec)?;
     ctx.commit(t)?;
+    ctx.notify_db(ev::GENERIC, "copy_to", dst_db, dst);
     int(1)
 }
 
@@ -418,6 +435,8 @@ fn move_cmd(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     t.put_copy(src_db, key, dst_db, key, rec)?;
     t.delete(src_db, key)?;
     ctx.commit(t)?;
+    ctx.notify_db(ev::GENERIC, "move_from", src_db, key);
+    ctx.notify_db(ev::GENERIC, "move_to", dst_db, key);
     int(1)
 }
 

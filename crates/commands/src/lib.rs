@@ -4,6 +4,7 @@
 //! whole in one file and the table is data that `COMMAND INFO` and `COMMAND DOCS` are built from.
 //! Handlers parse their arguments, then apply them through one keyspace transaction.
 
+mod acl;
 pub mod args;
 mod blocking;
 mod connection;
@@ -14,18 +15,24 @@ mod hash;
 mod keys;
 mod list;
 mod longdouble;
+pub mod notify;
+mod observe;
+pub mod pubsub;
 mod server;
 mod set;
 mod sort;
 mod string;
 pub mod table;
+mod transaction;
 mod zset;
 
 use bytes::Bytes;
 use strata_resp::Reply;
 
+pub use acl::users::{Acl, User};
+pub use acl::{load_file as acl_load_file, save_file as acl_save_file};
 pub use connection::REDIS_VERSION;
-pub use ctx::{Block, Ctx, Host, KillFilter, Session};
+pub use ctx::{Block, Ctx, Host, KillFilter, Session, SubKind};
 pub use error::{CmdError, CmdResult};
 pub use table::{flags, lookup, CommandDef};
 
@@ -56,6 +63,7 @@ pub fn resolve(session: &Session, args: &[Bytes]) -> Result<&'static CommandDef,
     if !def.arity_ok(args.len()) {
         return Err(CmdError::Arity(def.name.to_string()));
     }
+    acl::check(session, def, args)?;
     Ok(def)
 }
 
@@ -66,16 +74,28 @@ pub fn execute(
     host: &dyn Host,
     args: &[Bytes],
 ) -> (Reply, u64) {
+    acl::refresh(host, session);
     let def = match resolve(session, args) {
         Ok(d) => d,
-        Err(e) => return (e.reply(), 0),
+        Err(e) => {
+            if matches!(&e, CmdError::Other(m) if m.starts_with("NOPERM")) {
+                acl::log_denial(host, session, args);
+            }
+            transaction::flag(session);
+            return (e.reply(), 0);
+        }
     };
-    if def.has(flags::DENYOOM) {
+    // EXEC's queued commands were checked when queued (and EXEC checks the cap once).
+    if def.has(flags::DENYOOM) && !session.multi.executing {
         // What the command may add at most: its arguments, the keys and values it writes.
         let growth: u64 = args[1..].iter().map(|a| a.len() as u64).sum();
         if ks.check_cap(growth).is_err() {
+            transaction::flag(session);
             return (CmdError::Oom.reply(), 0);
         }
+    }
+    if let Some(r) = transaction::intercept(ks, session, def, args) {
+        return (r, 0);
     }
     let mut ctx = Ctx {
         ks,

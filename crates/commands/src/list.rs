@@ -15,6 +15,7 @@ use strata_resp::Reply;
 use crate::args::{is, parse_i64, parse_i64_opt};
 use crate::ctx::Ctx;
 use crate::error::{CmdError, CmdResult};
+use crate::notify::event_class as ev;
 use crate::table::{cmd, flags::*, CommandDef, Keys};
 
 // ---------------------------------------------------------------------------------------------
@@ -48,6 +49,14 @@ fn with_txn<'a, T>(
 ) -> Result<T, CmdError> {
     let keys = ctx.cmd.keys.of(args);
     with_keys(ctx, &keys, f)
+}
+
+/// [`open`] for reads: a missing key counts as a keyspace miss (and raises `keymiss`).
+fn open_read(t: &mut Txn<'_>, db: usize, key: &[u8]) -> Result<Option<Coll>, CmdError> {
+    if t.lookup(db, key)?.is_none() {
+        return Ok(None);
+    }
+    open(t, db, key)
 }
 
 /// Opens `key` as a list: None when missing, `WRONGTYPE` for another type.
@@ -201,10 +210,14 @@ pub(crate) fn lmove_in(
     let Some(mut s) = s else {
         return Ok(None);
     };
+    let push_event = if to_left { "lpush" } else { "rpush" };
+    let pop_event = if from_left { "lpop" } else { "rpop" };
     if src == dst {
         let v = pop(t, &mut s, from_left, 1)?;
         push(t, &mut s, &v, to_left);
         t.coll_save(&s)?;
+        t.notify(ev::LIST, push_event, db, dst);
+        t.notify(ev::LIST, pop_event, db, src);
         return Ok(v.into_iter().next());
     }
     let d = open(t, db, dst)?;
@@ -213,7 +226,20 @@ pub(crate) fn lmove_in(
     push(t, &mut d, &v, to_left);
     t.coll_save(&s)?;
     t.coll_save(&d)?;
+    t.notify(ev::LIST, push_event, db, dst);
+    t.notify(ev::LIST, pop_event, db, src);
+    if s.h.len == 0 {
+        t.notify(ev::GENERIC, "del", db, src);
+    }
     Ok(v.into_iter().next())
+}
+
+/// Queues a list command's event, and `del` when it emptied the list.
+fn notify_list(t: &mut Txn<'_>, db: usize, c: &Coll, event: &'static str) {
+    t.notify(ev::LIST, event, db, &c.key);
+    if c.h.len == 0 {
+        t.notify(ev::GENERIC, "del", db, &c.key);
+    }
 }
 
 /// Parsed `numkeys key... LEFT|RIGHT [COUNT n]` of LMPOP and BLMPOP (`rest` starts at numkeys).
@@ -281,6 +307,7 @@ pub(crate) fn mpop_in(
         if let Some(mut c) = c {
             let items = pop(t, &mut c, left, count)?;
             t.coll_save(&c)?;
+            notify_list(t, db, &c, if left { "lpop" } else { "rpop" });
             return Ok(Some(Reply::Array(vec![
                 Reply::Bulk(k.clone()),
                 bulks(items),
@@ -304,6 +331,7 @@ fn push_generic(ctx: &mut Ctx<'_>, args: &[Bytes], left: bool, only_existing: bo
         };
         push(t, &mut c, &args[2..], left);
         t.coll_save(&c)?;
+        t.notify(ev::LIST, if left { "lpush" } else { "rpush" }, db, &key);
         Ok(c.h.len)
     })?;
     crate::int(n)
@@ -347,6 +375,9 @@ fn pop_generic(ctx: &mut Ctx<'_>, args: &[Bytes], left: bool) -> CmdResult {
         };
         let items = pop(t, &mut c, left, count.unwrap_or(1))?;
         t.coll_save(&c)?;
+        if !items.is_empty() {
+            notify_list(t, db, &c, if left { "lpop" } else { "rpop" });
+        }
         Ok(match count {
             Some(_) => bulks(items),
             None => items.into_iter().next().map_or(Reply::Null, Reply::Bulk),
@@ -364,7 +395,7 @@ fn rpop(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
 
 fn llen(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     let n = with_txn(ctx, args, |t, db| {
-        Ok(open(t, db, &args[1])?.map_or(0, |c| c.h.len))
+        Ok(open_read(t, db, &args[1])?.map_or(0, |c| c.h.len))
     })?;
     crate::int(n)
 }
@@ -383,7 +414,7 @@ fn resolve_index(index: i64, len: u64) -> Option<u64> {
 fn lindex(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     let index = parse_i64(&args[2])?;
     with_txn(ctx, args, |t, db| {
-        let Some(c) = open(t, db, &args[1])? else {
+        let Some(c) = open_read(t, db, &args[1])? else {
             return Ok(Reply::Null);
         };
         let Some(i) = resolve_index(index, c.h.len) else {
@@ -407,6 +438,7 @@ fn lset(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
         t.elem_put(&c, &at(&c, i), value);
         c.h.bytes = c.h.bytes.saturating_sub(old) + value.len() as u64;
         t.coll_save(&c)?;
+        t.notify(ev::LIST, "lset", db, &args[1]);
         Ok(Reply::ok())
     })
 }
@@ -436,7 +468,7 @@ fn lrange(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     let start = parse_i64(&args[2])?;
     let end = parse_i64(&args[3])?;
     with_txn(ctx, args, |t, db| {
-        let Some(c) = open(t, db, &args[1])? else {
+        let Some(c) = open_read(t, db, &args[1])? else {
             return Ok(Reply::Array(Vec::new()));
         };
         Ok(match resolve_range(start, end, c.h.len) {
@@ -475,6 +507,7 @@ fn ltrim(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
             c.h.bytes.saturating_sub(gone)
         };
         t.coll_save(&c)?;
+        notify_list(t, db, &c, "ltrim");
         Ok(Reply::ok())
     })
 }
@@ -517,6 +550,7 @@ fn lrem(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
                 .collect();
             rewrite(t, &mut c, &old, &new);
             t.coll_save(&c)?;
+            notify_list(t, db, &c, "lrem");
         }
         Ok(removed)
     })?;
@@ -545,6 +579,7 @@ fn linsert(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
         new.insert(at_pos, elem.clone());
         rewrite(t, &mut c, &old, &new);
         t.coll_save(&c)?;
+        t.notify(ev::LIST, "linsert", db, &args[1]);
         Ok(c.h.len as i64)
     })?;
     crate::int(n)
@@ -596,7 +631,7 @@ fn lpos(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
         None => 1,
     };
     let found = with_txn(ctx, args, |t, db| {
-        let Some(c) = open(t, db, &args[1])? else {
+        let Some(c) = open_read(t, db, &args[1])? else {
             return Ok(Vec::new());
         };
         let len = c.h.len;

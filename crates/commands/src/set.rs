@@ -26,6 +26,7 @@ use crate::hash::{
     parse_scan_opts, random_pick, rest, scan_page, with_keys, with_txn,
 };
 use crate::int;
+use crate::notify::event_class as ev;
 use crate::table::{cmd, flags::*, CommandDef, Keys};
 
 /// Redis 7.0's `set-max-intset-entries`.
@@ -89,9 +90,18 @@ fn sadd(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
         }
         if n > 0 {
             t.coll_save(&c)?;
+            t.notify(ev::SET, "sadd", db, key);
         }
         int(n)
     })
+}
+
+/// Queues a set command's event, and `del` when it emptied the set.
+fn notify_set(t: &mut Txn<'_>, db: usize, c: &Coll, event: &'static str) {
+    t.notify(ev::SET, event, db, &c.key);
+    if c.h.len == 0 {
+        t.notify(ev::GENERIC, "del", db, &c.key);
+    }
 }
 
 /// `SREM key member [member ...]` → `:n` members removed; the key goes with its last member.
@@ -112,6 +122,7 @@ fn srem(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
         }
         if n > 0 {
             t.coll_save(&c)?;
+            notify_set(t, db, &c, "srem");
         }
         int(n)
     })
@@ -228,6 +239,7 @@ fn spop(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
             stage_rem(t, &mut c, m);
         }
         t.coll_save(&c)?;
+        notify_set(t, db, &c, "spop");
         Ok(match count {
             Some(_) => bulks(picked),
             None => picked.into_iter().next().map_or(Reply::Null, Reply::Bulk),
@@ -258,9 +270,11 @@ fn smove(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
         let in_dst = has(t, &d, m)?;
         stage_rem(t, &mut s, m);
         t.coll_save(&s)?;
+        notify_set(t, db, &s, "srem");
         if !in_dst {
             stage_add(t, &mut d, m);
             t.coll_save(&d)?;
+            t.notify(ev::SET, "sadd", db, dst);
         }
         int(1)
     })
@@ -381,12 +395,22 @@ fn algebra_store(ctx: &mut Ctx<'_>, args: &[Bytes], op: Op) -> CmdResult {
         let sets = read_sets(t, db, keys)?;
         let result = compute(t, op, &sets, 0)?;
         // Opening the destination once settles its lazy expiry before the overwrite.
-        t.get(db, dst)?;
+        let existed = t.get(db, dst)?.is_some();
         let mut c = t.coll_new(db, dst, Kind::Set);
         for m in &result {
             stage_add(t, &mut c, m);
         }
         t.coll_save(&c)?;
+        if !result.is_empty() {
+            let event = match op {
+                Op::Inter => "sinterstore",
+                Op::Union => "sunionstore",
+                Op::Diff => "sdiffstore",
+            };
+            t.notify(ev::SET, event, db, dst);
+        } else if existed {
+            t.notify(ev::GENERIC, "del", db, dst);
+        }
         int(result.len())
     })
 }

@@ -30,6 +30,7 @@ use crate::args::{is, parse_i64};
 use crate::ctx::Ctx;
 use crate::error::{CmdError, CmdResult};
 use crate::hash::{all_elems, arg, open, with_keys};
+use crate::notify::event_class as ev;
 use crate::table::{cmd, flags::*, CommandDef, Keys};
 
 /// Parsed options.
@@ -480,9 +481,12 @@ fn run(t: &mut Txn<'_>, db: usize, key: &[u8], mut o: SortOpts) -> CmdResult {
         c.h.bytes += item.len() as u64;
     }
     if c.h.len == 0 {
-        t.delete(db, dst)?;
+        if t.delete(db, dst)? {
+            t.notify(ev::GENERIC, "del", db, dst);
+        }
     } else {
         t.coll_save(&c)?;
+        t.notify(ev::LIST, "sortstore", db, dst);
     }
     Ok(Reply::Int(i64::try_from(out.len()).unwrap_or(i64::MAX)))
 }

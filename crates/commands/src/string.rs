@@ -20,6 +20,7 @@ use crate::args::{is, parse_i64};
 use crate::ctx::{Ctx, Host};
 use crate::error::{CmdError, CmdResult};
 use crate::longdouble::incrbyfloat_value;
+use crate::notify::event_class as ev;
 use crate::table::{cmd, flags::*, CommandDef, Keys};
 
 /// Redis's default `proto-max-bulk-len`: the largest string a command may build.
@@ -283,7 +284,7 @@ struct SetDone {
 /// the key, which is what Redis's write-then-expire amounts to.
 fn set_generic(ctx: &mut Ctx<'_>, args: &[Bytes], sa: &SetArgs<'_>) -> Result<SetDone, CmdError> {
     let name = ctx.cmd.name;
-    with_txn(ctx, args, |t, db| {
+    let done = with_txn(ctx, args, |t, db| {
         let now = t.now();
         let expire_at = match sa.ttl {
             Ttl::Set(e) => Some(e.at(name, now)?),
@@ -317,7 +318,14 @@ fn set_generic(ctx: &mut Ctx<'_>, args: &[Bytes], sa: &SetArgs<'_>) -> Result<Se
             t.put(db, sa.key, string_record(sa.value.clone(), expire_ms))?;
         }
         Ok(SetDone { written: true, old })
-    })
+    })?;
+    if done.written {
+        ctx.notify(ev::STRING, "set", sa.key);
+        if matches!(sa.ttl, Ttl::Set(_)) {
+            ctx.notify(ev::GENERIC, "expire", sa.key);
+        }
+    }
+    Ok(done)
 }
 
 /// # Format
@@ -402,11 +410,13 @@ fn getset(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     let [_, key, value] = args else {
         return Err(arity(ctx));
     };
-    with_txn(ctx, args, |t, db| {
+    let r = with_txn(ctx, args, |t, db| {
         let old = string(t.lookup(db, key)?)?;
         t.put(db, key, string_record(value.clone(), 0))?;
         Ok(bulk_or_nil(old.map(|r| r.body)))
-    })
+    })?;
+    ctx.notify(ev::STRING, "set", key);
+    Ok(r)
 }
 
 /// # Format
@@ -415,13 +425,17 @@ fn getdel(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     let [_, key] = args else {
         return Err(arity(ctx));
     };
-    with_txn(ctx, args, |t, db| {
+    let r = with_txn(ctx, args, |t, db| {
         let Some(rec) = string(t.lookup(db, key)?)? else {
             return Ok(Reply::Null);
         };
         t.delete(db, key)?;
         Ok(Reply::Bulk(rec.body))
-    })
+    })?;
+    if r != Reply::Null {
+        ctx.notify(ev::GENERIC, "del", key);
+    }
+    Ok(r)
 }
 
 /// What GETEX does to the TTL.
@@ -461,28 +475,36 @@ fn getex(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     };
     let action = GetExAction::parse(args)?;
     let name = ctx.cmd.name;
-    with_txn(ctx, args, |t, db| {
+    let (r, event) = with_txn(ctx, args, |t, db| {
         let Some(rec) = string(t.lookup(db, key)?)? else {
-            return Ok(Reply::Null);
+            return Ok((Reply::Null, None));
         };
+        let mut event = None;
         match action {
             GetExAction::Keep => {}
             GetExAction::Persist => {
                 if rec.expire_ms != 0 {
                     t.put(db, key, string_record(rec.body.clone(), 0))?;
+                    event = Some("persist");
                 }
             }
             GetExAction::Expire(e) => {
                 let at = e.at(name, t.now())?;
                 if at <= t.now() {
                     t.delete(db, key)?;
+                    event = Some("del");
                 } else {
                     t.put(db, key, string_record(rec.body.clone(), at))?;
+                    event = Some("expire");
                 }
             }
         }
-        Ok(Reply::Bulk(rec.body))
-    })
+        Ok((Reply::Bulk(rec.body), event))
+    })?;
+    if let Some(e) = event {
+        ctx.notify(ev::GENERIC, e, key);
+    }
+    Ok(r)
 }
 
 /// # Format
@@ -517,11 +539,15 @@ fn pairs<'a>(ctx: &Ctx<'_>, args: &'a [Bytes]) -> Result<Vec<(&'a Bytes, &'a Byt
 fn mset(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     let pairs = pairs(ctx, args)?;
     with_txn(ctx, args, |t, db| {
-        for (k, v) in pairs {
-            t.put(db, k, string_record(v.clone(), 0))?;
+        for (k, v) in &pairs {
+            t.put(db, k, string_record((*v).clone(), 0))?;
         }
-        Ok(Reply::ok())
-    })
+        Ok(())
+    })?;
+    for (k, _) in pairs {
+        ctx.notify(ev::STRING, "set", k);
+    }
+    Ok(Reply::ok())
 }
 
 /// # Format
@@ -529,17 +555,23 @@ fn mset(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
 /// (whatever its type), else 0 and sets nothing.
 fn msetnx(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     let pairs = pairs(ctx, args)?;
-    with_txn(ctx, args, |t, db| {
+    let set = with_txn(ctx, args, |t, db| {
         for (k, _) in &pairs {
             if t.get(db, k)?.is_some() {
-                return Ok(Reply::Int(0));
+                return Ok(false);
             }
         }
-        for (k, v) in pairs {
-            t.put(db, k, string_record(v.clone(), 0))?;
+        for (k, v) in &pairs {
+            t.put(db, k, string_record((*v).clone(), 0))?;
         }
-        Ok(Reply::Int(1))
-    })
+        Ok(true)
+    })?;
+    if set {
+        for (k, _) in pairs {
+            ctx.notify(ev::STRING, "set", k);
+        }
+    }
+    Ok(Reply::Int(i64::from(set)))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -553,7 +585,7 @@ fn append(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
         return Err(arity(ctx));
     };
     let host = ctx.host;
-    with_txn(ctx, args, |t, db| {
+    let r = with_txn(ctx, args, |t, db| {
         let Some(rec) = string(t.get(db, key)?)? else {
             t.put(db, key, string_record(value.clone(), 0))?;
             return Ok(len_reply(value.len()));
@@ -565,7 +597,9 @@ fn append(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
         buf.extend_from_slice(value);
         t.put(db, key, string_record(buf.freeze(), rec.expire_ms))?;
         Ok(len_reply(total))
-    })
+    })?;
+    ctx.notify(ev::STRING, "append", key);
+    Ok(r)
 }
 
 /// `STRLEN key` — 0 for a missing key.
@@ -630,7 +664,7 @@ fn setrange(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     };
     let offset = usize::try_from(parse_i64(offset)?).map_err(|_| CmdError::OffsetOutOfRange)?;
     let host = ctx.host;
-    with_txn(ctx, args, |t, db| {
+    let r = with_txn(ctx, args, |t, db| {
         let cur = string(t.get(db, key)?)?;
         if value.is_empty() {
             return Ok(len_reply(cur.map_or(0, |r| r.body.len())));
@@ -650,7 +684,11 @@ fn setrange(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
         let total = buf.len();
         t.put(db, key, string_record(buf.freeze(), expire_ms))?;
         Ok(len_reply(total))
-    })
+    })?;
+    if !value.is_empty() {
+        ctx.notify(ev::STRING, "setrange", key);
+    }
+    Ok(r)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -662,7 +700,7 @@ fn incr_by(ctx: &mut Ctx<'_>, args: &[Bytes], delta: i64) -> CmdResult {
     let Some(key) = args.get(1) else {
         return Err(arity(ctx));
     };
-    with_txn(ctx, args, |t, db| {
+    let r = with_txn(ctx, args, |t, db| {
         let cur = string(t.get(db, key)?)?;
         let (old, expire_ms) = match &cur {
             Some(r) => (parse_i64(&r.body)?, r.expire_ms),
@@ -675,7 +713,9 @@ fn incr_by(ctx: &mut Ctx<'_>, args: &[Bytes], delta: i64) -> CmdResult {
             string_record(Bytes::from(new.to_string()), expire_ms),
         )?;
         Ok(Reply::Int(new))
-    })
+    })?;
+    ctx.notify(ev::STRING, "incrby", key);
+    Ok(r)
 }
 
 /// `INCR key`
@@ -716,13 +756,15 @@ fn incrbyfloat(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     let [_, key, by] = args else {
         return Err(arity(ctx));
     };
-    with_txn(ctx, args, |t, db| {
+    let r = with_txn(ctx, args, |t, db| {
         let cur = string(t.get(db, key)?)?;
         let expire_ms = cur.as_ref().map_or(0, |r| r.expire_ms);
         let body = Bytes::from(incrbyfloat_value(cur.as_ref().map(|r| &r.body[..]), by)?);
         t.put(db, key, string_record(body.clone(), expire_ms))?;
         Ok(Reply::Bulk(body))
-    })
+    })?;
+    ctx.notify(ev::STRING, "incrbyfloat", key);
+    Ok(r)
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -195,6 +195,38 @@ impl CommandDef {
             c.push("@blocking");
         }
         c.push(if self.has(FAST) { "@fast" } else { "@slow" });
+        // Categories Redis assigns by name, beyond what flags and group imply.
+        if !self.subcommands.is_empty() {
+            c = vec!["@slow"];
+        }
+        match self.name {
+            "command" => c.push("@connection"),
+            "dbsize" | "flushall" | "flushdb" | "swapdb" => c.insert(0, "@keyspace"),
+            "sort" | "sort_ro" => {
+                c.retain(|x| *x != "@keyspace");
+                c.extend(["@set", "@sortedset", "@list"]);
+            }
+            "lastsave" | "latency|doctor" | "latency|graph" if !c.contains(&"@admin") => {
+                c.push("@admin")
+            }
+            n if n.starts_with("command|") => c.push("@connection"),
+            _ => {}
+        }
+        let dangerous = [
+            "flushall",
+            "flushdb",
+            "info",
+            "keys",
+            "lastsave",
+            "swapdb",
+            "sort",
+            "sort_ro",
+            "latency|doctor",
+            "latency|graph",
+        ];
+        if dangerous.contains(&self.name) && !c.contains(&"@dangerous") {
+            c.push("@dangerous");
+        }
         c
     }
 }
@@ -259,6 +291,10 @@ fn families() -> impl Iterator<Item = &'static CommandDef> {
         crate::blocking::COMMANDS,
         crate::zset::COMMANDS,
         crate::sort::COMMANDS,
+        crate::pubsub::COMMANDS,
+        crate::transaction::COMMANDS,
+        crate::acl::COMMANDS,
+        crate::observe::COMMANDS,
     ]
     .into_iter()
     .flatten()

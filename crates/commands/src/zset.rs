@@ -20,6 +20,7 @@ use crate::args::{is, parse_i64, parse_i64_opt};
 use crate::ctx::Ctx;
 use crate::error::{CmdError, CmdResult};
 use crate::glob::glob_match;
+use crate::notify::event_class as ev;
 use crate::table::{cmd, flags::*, CommandDef, Keys};
 
 /// Result of a helper.
@@ -32,6 +33,14 @@ fn open(t: &mut Txn<'_>, db: usize, key: &[u8]) -> Res<Option<Coll>> {
         CollRead::WrongType => Err(CmdError::WrongType),
         CollRead::Found(c) => Ok(Some(c)),
     }
+}
+
+/// [`open`] for reads: a missing key counts as a keyspace miss (and raises `keymiss`).
+fn open_read(t: &mut Txn<'_>, db: usize, key: &[u8]) -> Res<Option<Coll>> {
+    if t.lookup(db, key)?.is_none() {
+        return Ok(None);
+    }
+    open(t, db, key)
 }
 
 /// A score-index suffix decoded into its member and score.
@@ -70,7 +79,18 @@ pub(crate) fn zpop(
         remove_member(t, &mut c, m, *s);
     }
     t.coll_save(&c)?;
+    if !out.is_empty() {
+        notify_zset(t, db, &c, if max { "zpopmax" } else { "zpopmin" });
+    }
     Ok(Some(out))
+}
+
+/// Queues a sorted-set command's event, and `del` when it emptied the set.
+fn notify_zset(t: &mut Txn<'_>, db: usize, c: &Coll, event: &'static str) {
+    t.notify(ev::ZSET, event, db, &c.key);
+    if c.h.len == 0 {
+        t.notify(ev::GENERIC, "del", db, &c.key);
+    }
 }
 
 /// A score as Redis replies it in RESP2 (a bulk string: "1", "1.5", "inf", "-inf", "0.10000000000000001" — %.17g semantics).
@@ -341,16 +361,26 @@ fn items_reply(items: &[(Bytes, f64)], withscores: bool) -> Reply {
 }
 
 /// Writes `items` (distinct members) as a fresh sorted set at `dst`, replacing whatever is
-/// there; no items deletes `dst`. Returns the count.
-fn store(t: &mut Txn<'_>, db: usize, dst: &[u8], items: &[(Bytes, f64)]) -> Res<Reply> {
+/// there; no items deletes `dst`. Returns the count. `event` is the command's name, raised on
+/// `dst` (or `del` when an existing `dst` was deleted).
+fn store(
+    t: &mut Txn<'_>,
+    db: usize,
+    dst: &[u8],
+    items: &[(Bytes, f64)],
+    event: &'static str,
+) -> Res<Reply> {
     let mut d = t.coll_new(db, dst, Kind::ZSet);
     for (m, s) in items {
         put_member(t, &mut d, m, None, *s);
     }
     if items.is_empty() {
-        t.delete(db, dst)?;
+        if t.delete(db, dst)? {
+            t.notify(ev::GENERIC, "del", db, dst);
+        }
     } else {
         t.coll_save(&d)?;
+        t.notify(ev::ZSET, event, db, dst);
     }
     Ok(Reply::Int(items.len() as i64))
 }
@@ -817,6 +847,7 @@ fn add_generic(
         }
         if added + updated > 0 {
             t.coll_save(&c)?;
+            t.notify(ev::ZSET, if f.incr { "zincr" } else { "zadd" }, db, key);
         }
         Ok(if f.incr {
             if processed > 0 {
@@ -850,6 +881,7 @@ fn zrem(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
         }
         if !gone.is_empty() {
             t.coll_save(&c)?;
+            notify_zset(t, db, &c, "zrem");
         }
         Ok(Reply::Int(gone.len() as i64))
     })
@@ -858,14 +890,14 @@ fn zrem(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
 /// `ZCARD key` → the number of members.
 fn zcard(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     with_txn(ctx, args, |t, db| {
-        Ok(int(open(t, db, &args[1])?.map_or(0, |c| c.h.len)))
+        Ok(int(open_read(t, db, &args[1])?.map_or(0, |c| c.h.len)))
     })
 }
 
 /// `ZSCORE key member` → the score, or nil.
 fn zscore(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     with_txn(ctx, args, |t, db| {
-        let Some(c) = open(t, db, &args[1])? else {
+        let Some(c) = open_read(t, db, &args[1])? else {
             return Ok(Reply::Null);
         };
         Ok(get_score(t, &c, &args[2])?.map_or(Reply::Null, |s| Reply::Bulk(fmt_score(s))))
@@ -875,7 +907,7 @@ fn zscore(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
 /// `ZMSCORE key member [member ...]` → a score or nil per member.
 fn zmscore(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     with_txn(ctx, args, |t, db| {
-        let c = open(t, db, &args[1])?;
+        let c = open_read(t, db, &args[1])?;
         let mut out = Vec::with_capacity(args.len() - 2);
         for m in &args[2..] {
             let s = match &c {
@@ -901,7 +933,7 @@ fn zrevrank(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
 /// Counts the members before (or after) the member's index entry.
 fn rank_generic(ctx: &mut Ctx<'_>, args: &[Bytes], rev: bool) -> CmdResult {
     with_txn(ctx, args, |t, db| {
-        let Some(c) = open(t, db, &args[1])? else {
+        let Some(c) = open_read(t, db, &args[1])? else {
             return Ok(Reply::Null);
         };
         let m = &args[2];
@@ -984,6 +1016,7 @@ fn range_generic(
     mut rev: Option<bool>,
 ) -> CmdResult {
     let key = &args[start];
+    let name = ctx.cmd.name;
     let (mut min_i, mut max_i) = (start + 1, start + 2);
     let mut withscores = false;
     let (mut offset, mut limit) = (0i64, -1i64);
@@ -1034,7 +1067,7 @@ fn range_generic(
         By::Lex => Sel::Lex(LexRange::parse(&args[min_i], &args[max_i])?),
     };
     let run = |t: &mut Txn<'_>, db: usize| -> Res<Reply> {
-        let items = match open(t, db, key)? {
+        let items = match open_read(t, db, key)? {
             None => Vec::new(),
             Some(c) => {
                 let skip_take = || -> Option<(usize, usize)> {
@@ -1076,7 +1109,7 @@ fn range_generic(
             }
         };
         if is_store {
-            store(t, db, &args[1], &items)
+            store(t, db, &args[1], &items, name)
         } else {
             Ok(items_reply(&items, withscores))
         }
@@ -1088,7 +1121,7 @@ fn range_generic(
 fn zcount(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     let r = ScoreRange::parse(&args[2], &args[3])?;
     with_txn(ctx, args, |t, db| {
-        let Some(c) = open(t, db, &args[1])? else {
+        let Some(c) = open_read(t, db, &args[1])? else {
             return Ok(Reply::Int(0));
         };
         Ok(int(count(t, &c, &r.span())?))
@@ -1099,7 +1132,7 @@ fn zcount(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
 fn zlexcount(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     let r = LexRange::parse(&args[2], &args[3])?;
     with_txn(ctx, args, |t, db| {
-        let Some(c) = open(t, db, &args[1])? else {
+        let Some(c) = open_read(t, db, &args[1])? else {
             return Ok(Reply::Int(0));
         };
         Ok(int(r.count(t, &c)?))
@@ -1135,6 +1168,7 @@ fn remrange(
     args: &[Bytes],
     select: impl FnOnce(&Txn<'_>, &Coll) -> Res<Vec<(Bytes, f64)>>,
 ) -> CmdResult {
+    let name = ctx.cmd.name;
     with_txn(ctx, args, |t, db| {
         let Some(mut c) = open(t, db, &args[1])? else {
             return Ok(Reply::Int(0));
@@ -1145,6 +1179,7 @@ fn remrange(
         }
         if !items.is_empty() {
             t.coll_save(&c)?;
+            notify_zset(t, db, &c, name);
         }
         Ok(Reply::Int(items.len() as i64))
     })
@@ -1288,7 +1323,7 @@ impl Aggregate {
 
 /// Every member of a sorted set (score order) or set (score 1), None when missing.
 fn read_source(t: &mut Txn<'_>, db: usize, key: &[u8]) -> Res<Option<Vec<(Bytes, f64)>>> {
-    let Some(rec) = t.get(db, key)? else {
+    let Some(rec) = t.lookup(db, key)? else {
         return Ok(None);
     };
     match rec.kind {
@@ -1351,6 +1386,7 @@ fn algebra(
         return Err(CmdError::Syntax);
     }
     let srcs = &args[nk + 1..nk + 1 + setnum];
+    let name = ctx.cmd.name;
     let mut keys: Vec<&Bytes> = srcs.iter().collect();
     if let Some(d) = dst {
         keys.push(&args[d]);
@@ -1467,7 +1503,7 @@ fn algebra(
         }
         sort_items(&mut result);
         match dst {
-            Some(d) => store(t, db, &args[d], &result),
+            Some(d) => store(t, db, &args[d], &result, name),
             None => Ok(items_reply(&result, withscores)),
         }
     })
@@ -1517,7 +1553,7 @@ fn zintercard(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
 fn zrandmember(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     if args.len() == 2 {
         return with_txn(ctx, args, |t, db| {
-            let Some(c) = open(t, db, &args[1])? else {
+            let Some(c) = open_read(t, db, &args[1])? else {
                 return Ok(Reply::Null);
             };
             if c.h.len == 0 {
@@ -1546,7 +1582,7 @@ fn zrandmember(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
         return Err(CmdError::err("value is out of range"));
     }
     with_txn(ctx, args, |t, db| {
-        let Some(c) = open(t, db, &args[1])? else {
+        let Some(c) = open_read(t, db, &args[1])? else {
             return Ok(Reply::Array(Vec::new()));
         };
         if n == 0 || c.h.len == 0 {
@@ -1612,7 +1648,7 @@ fn zscan(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     let cursor = parse_cursor(&args[2])?;
     with_txn(ctx, args, |t, db| {
         let empty = || Reply::Array(vec![Reply::bulk("0"), Reply::Array(Vec::new())]);
-        let Some(c) = open(t, db, &args[1])? else {
+        let Some(c) = open_read(t, db, &args[1])? else {
             return Ok(empty());
         };
         let mut count = 10i64;

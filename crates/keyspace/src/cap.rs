@@ -743,6 +743,7 @@ impl Keyspace {
             Some(rec) if !volatile_only || rec.expire_ms != 0 => {
                 let size = logical_size(&c.key, &rec);
                 t.delete(c.db, &c.key)?;
+                t.notify(crate::event_class::EVICTED, "evicted", c.db, &c.key);
                 Ok(Removed::Evicted(size))
             }
             // Gone, past its TTL (`get` staged its removal), or no longer volatile.

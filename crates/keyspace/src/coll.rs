@@ -189,14 +189,7 @@ impl Txn<'_> {
         reverse: bool,
         limit: usize,
     ) -> Result<Vec<(Bytes, Bytes)>> {
-        self.ks.storage.scan_elems(
-            Cf::Sub,
-            &c.bound(from, false),
-            &c.bound(to, true),
-            reverse,
-            limit,
-            c.prefix.len(),
-        )
+        self.scan(Cf::Sub, c, (from, to), reverse, limit)
     }
 
     /// Like [`Txn::elems`] over the score index: suffixes are `score_bits | member`, values
@@ -209,14 +202,21 @@ impl Txn<'_> {
         reverse: bool,
         limit: usize,
     ) -> Result<Vec<(Bytes, Bytes)>> {
-        self.ks.storage.scan_elems(
-            Cf::Score,
-            &c.bound(from, false),
-            &c.bound(to, true),
-            reverse,
-            limit,
-            c.prefix.len(),
-        )
+        self.scan(Cf::Score, c, (from, to), reverse, limit)
+    }
+
+    fn scan(
+        &self,
+        cf: Cf,
+        c: &Coll,
+        (from, to): (Option<&[u8]>, Option<&[u8]>),
+        reverse: bool,
+        limit: usize,
+    ) -> Result<Vec<(Bytes, Bytes)>> {
+        let (lo, hi) = (c.bound(from, false), c.bound(to, true));
+        self.ks
+            .storage
+            .scan_elems(cf, &lo, &hi, reverse, limit, c.prefix.len())
     }
 
     /// Stages `rec` (read from `src_key` in `src_db`) as the new value of `dst_key` in `dst_db`.

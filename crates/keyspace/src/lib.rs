@@ -7,6 +7,7 @@
 
 mod cap;
 mod coll;
+mod events;
 mod evict;
 mod hot;
 mod ready;
@@ -22,6 +23,7 @@ use strata_storage::{Prev, Storage};
 
 pub use cap::{CapOutcome, CapState, EvictionPolicy, OverCap};
 pub use coll::{Coll, CollRead};
+pub use events::{class as event_class, Events, Sink as EventSink};
 pub use evict::{EvictOutcome, EvictState};
 pub use hot::{HotTier, Tier};
 pub use ready::{Ready, Waiter};
@@ -34,6 +36,13 @@ pub use txn::Txn;
 /// Number of lock stripes. Keys hash to stripes; a command locks its stripes in ascending order,
 /// so two multi-key commands can never deadlock.
 const STRIPES: usize = 4096;
+
+thread_local! {
+    /// The keyspace (by address) whose gate this thread holds exclusively through
+    /// [`Keyspace::isolated`] (0: none). Its transactions then take no locks: EXEC runs its
+    /// commands synchronously on one thread while every other command waits.
+    static ISOLATED: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
 
 /// Counters shown by INFO.
 #[derive(Debug, Default)]
@@ -89,12 +98,28 @@ pub struct Keyspace {
     pub(crate) evictor: EvictState,
     /// Clients waiting for keys to change (blocked pops).
     ready: Ready,
+    /// Keyspace event flags and sink (`notify-keyspace-events`).
+    events: Events,
 }
 
 /// An exclusive hold on the whole keyspace.
 pub struct Exclusive<'a> {
     ks: &'a Keyspace,
-    _gate: RwLockWriteGuard<'a, ()>,
+    /// None when this thread already holds the keyspace (a FLUSHALL inside EXEC).
+    _gate: Option<RwLockWriteGuard<'a, ()>>,
+}
+
+/// This thread's exclusive hold on the whole keyspace, under which its own transactions take
+/// no locks (MULTI/EXEC). Never held across an await.
+pub struct Isolated<'a> {
+    _ex: Exclusive<'a>,
+    prev: usize,
+}
+
+impl Drop for Isolated<'_> {
+    fn drop(&mut self) {
+        ISOLATED.with(|c| c.set(self.prev));
+    }
 }
 
 /// Errors of keyspace operations.
@@ -114,6 +139,7 @@ impl Keyspace {
             cap: CapState::default(),
             evictor: EvictState::default(),
             ready: Ready::default(),
+            events: Events::default(),
         })
     }
 
@@ -125,6 +151,11 @@ impl Keyspace {
     /// The registry of clients waiting for keys to change.
     pub fn ready(&self) -> &Ready {
         &self.ready
+    }
+
+    /// Keyspace events: enabled classes and the sink that publishes them.
+    pub fn events(&self) -> &Events {
+        &self.events
     }
 
     /// The memory tier.
@@ -147,6 +178,9 @@ impl Keyspace {
     /// Locks `keys` (pairs of logical db and key) for one atomic command. Out-of-range dbs lock
     /// nothing; the commands check the index first.
     pub fn txn<'a>(&'a self, keys: &[(usize, &[u8])]) -> Txn<'a> {
+        if self.is_isolated() {
+            return Txn::new(self, None, Vec::new());
+        }
         let gate = self.gate.read();
         let mut idx: Vec<usize> = keys
             .iter()
@@ -155,15 +189,37 @@ impl Keyspace {
         idx.sort_unstable();
         idx.dedup();
         let guards: Vec<MutexGuard<'a, ()>> = idx.iter().map(|&i| self.stripes[i].lock()).collect();
-        Txn::new(self, gate, guards)
+        Txn::new(self, Some(gate), guards)
     }
 
     /// Stops every other command until the guard drops.
     pub fn exclusive(&self) -> Exclusive<'_> {
         Exclusive {
             ks: self,
-            _gate: self.gate.write(),
+            _gate: (!self.is_isolated()).then(|| self.gate.write()),
         }
+    }
+
+    /// Holds the keyspace exclusively for this thread until the guard drops; meanwhile this
+    /// thread's transactions take no locks (EXEC).
+    pub fn isolated(&self) -> Isolated<'_> {
+        let ex = self.exclusive();
+        let prev = ISOLATED.with(|c| c.replace(self as *const Keyspace as usize));
+        Isolated { _ex: ex, prev }
+    }
+
+    /// Whether this thread holds the keyspace through [`Keyspace::isolated`].
+    fn is_isolated(&self) -> bool {
+        ISOLATED.with(|c| c.get()) == self as *const Keyspace as usize
+    }
+
+    /// The shared gate and one stripe, or nothing when this thread is isolated.
+    fn lock_one(&self, phys: u16, key: &[u8]) -> Option<(Gate<'_>, MutexGuard<'_, ()>)> {
+        if self.is_isolated() {
+            return None;
+        }
+        let g = self.gate.read();
+        Some((g, self.stripes[self.stripe(phys, key)].lock()))
     }
 
     /// Exact key count of logical database `db` (O(1)).
@@ -185,8 +241,7 @@ impl Keyspace {
         let Some(phys) = self.storage.phys(db) else {
             return Ok(Tier::Absent);
         };
-        let _g = self.gate.read();
-        let _k = self.stripes[self.stripe(phys, key)].lock();
+        let _locks = self.lock_one(phys, key);
         let now = now_ms();
         if let Some(rec) = self.hot.peek(phys, key) {
             return Ok(if live(&rec, now) {
@@ -224,8 +279,7 @@ impl Keyspace {
         let Some(phys) = self.storage.phys(db) else {
             return Ok(None);
         };
-        let _g = self.gate.read();
-        let _k = self.stripes[self.stripe(phys, key)].lock();
+        let _locks = self.lock_one(phys, key);
         let Some(rec) = self.storage.get(phys, key)? else {
             return Ok(None);
         };
@@ -256,10 +310,9 @@ impl Keyspace {
                 if keys.is_empty() {
                     return self.hot.clear_db(phys);
                 }
-                let _g = self.gate.read();
                 keys.iter()
                     .filter(|k| {
-                        let _l = self.stripes[self.stripe(phys, k)].lock();
+                        let _l = self.lock_one(phys, k);
                         self.hot.remove(phys, k)
                     })
                     .count()
@@ -317,15 +370,18 @@ impl Exclusive<'_> {
         let Some(phys) = self.ks.storage.phys(db) else {
             return Ok(self.ks.storage.written_seq());
         };
+        let touched = self.waited_existing(Some(db), &[db]);
         let mut b = self.ks.storage.batch();
         b.clear_db(phys);
         let seq = b.commit()?;
         self.ks.hot.clear_db(phys);
+        self.signal(&touched);
         Ok(seq)
     }
 
     /// FLUSHALL.
     pub fn flush_all(&self) -> Result<u64> {
+        let touched = self.waited_existing(None, &[]);
         let mut b = self.ks.storage.batch();
         for db in 0..self.ks.databases() {
             if let Some(phys) = self.ks.storage.phys(db) {
@@ -334,16 +390,47 @@ impl Exclusive<'_> {
         }
         let seq = b.commit()?;
         self.ks.hot.clear_all();
+        self.signal(&touched);
         Ok(seq)
     }
 
     /// SWAPDB: swaps the physical ids of two logical dbs. The memory tier is keyed by physical
     /// id, so it stays valid as it is.
     pub fn swap_db(&self, a: usize, b: usize) -> Result<u64> {
+        let mut touched = self.waited_existing(Some(a), &[a, b]);
+        if a != b {
+            touched.extend(self.waited_existing(Some(b), &[a, b]));
+        }
         self.ks.storage.swap_dbs(a, b)?;
-        self.ks.ready.signal_all(Some(a));
-        self.ks.ready.signal_all(Some(b));
+        self.signal(&touched);
         Ok(self.ks.storage.written_seq())
+    }
+
+    /// The keys of `db` (None: every db) that clients wait on (WATCH, blocked pops) and that
+    /// exist in any of `dbs` (empty: in their own db), as Redis's `touchAllWatchedKeysInDb`:
+    /// emptying or swapping a db changes only the keys that were there. Expired keys not yet
+    /// removed count as existing; a read error counts as existing.
+    fn waited_existing(&self, db: Option<usize>, dbs: &[usize]) -> Vec<(usize, Bytes)> {
+        let st = &self.ks.storage;
+        let exists = |d: usize, k: &[u8]| {
+            st.phys(d)
+                .is_some_and(|p| !matches!(st.get(p, k), Ok(None)))
+        };
+        let mut keys = self.ks.ready.keys(db);
+        keys.retain(|(d, k)| {
+            if dbs.is_empty() {
+                exists(*d, k)
+            } else {
+                dbs.iter().any(|&x| exists(x, k))
+            }
+        });
+        keys
+    }
+
+    fn signal(&self, keys: &[(usize, Bytes)]) {
+        for (d, k) in keys {
+            self.ks.ready.signal(*d, k);
+        }
     }
 }
 

@@ -148,6 +148,33 @@ impl Ready {
         }
     }
 
+    /// The keys of `db` (or of every db) that anybody waits on.
+    pub fn keys(&self, db: Option<usize>) -> Vec<(usize, Bytes)> {
+        if self.is_idle() {
+            return Vec::new();
+        }
+        self.map
+            .lock()
+            .keys()
+            .filter(|(d, _)| db.is_none_or(|x| x == *d))
+            .cloned()
+            .collect()
+    }
+
+    /// Removes every waiter of client `id` (a closed connection's WATCHes).
+    pub fn forget(&self, id: u64) {
+        if self.is_idle() {
+            return;
+        }
+        let mut map = self.map.lock();
+        map.retain(|_, q| {
+            let before = q.len();
+            q.retain(|w| w.id != id || w.exclusive);
+            self.count.fetch_sub(before - q.len(), Ordering::SeqCst);
+            !q.is_empty()
+        });
+    }
+
     /// Signals every key of `db` (or of every db): FLUSHDB, SWAPDB and the like.
     pub fn signal_all(&self, db: Option<usize>) {
         if self.is_idle() {
@@ -197,5 +224,30 @@ mod tests {
         r.unregister(&w, &[k("x")]);
         assert!(r.is_idle());
         r.signal(0, b"x");
+    }
+
+    #[test]
+    fn forget_removes_a_clients_shared_waiters_only() {
+        let r = Ready::default();
+        let watch = Waiter::new(7, false);
+        let watch2 = Waiter::new(7, false);
+        let other = Waiter::new(8, false);
+        let pop = Waiter::new(7, true);
+        r.register(&watch, &[k("x"), k("y")]);
+        r.register(&watch2, &[k("x")]);
+        r.register(&other, &[k("x")]);
+        r.register(&pop, &[k("z")]);
+        assert_eq!(r.keys(None).len(), 3);
+        r.forget(7);
+        assert_eq!(r.waiters(), 2);
+        assert_eq!(
+            r.keys(Some(0)).len(),
+            2,
+            "y is gone, z keeps its blocked pop"
+        );
+        r.unregister(&other, &[k("x")]);
+        r.unregister(&pop, &[k("z")]);
+        assert!(r.is_idle(), "counts stay exact");
+        assert!(r.keys(None).is_empty());
     }
 }

@@ -6,6 +6,7 @@ use bytes::Bytes;
 use parking_lot::MutexGuard;
 use strata_storage::{Batch, Record};
 
+use crate::events::{class, Queued};
 use crate::{live, logical_size, prev_of, Gate, Keyspace, Result};
 
 /// The latest state of a key this transaction wrote (None: deleted).
@@ -22,25 +23,46 @@ struct Pending {
 /// transaction dropped without commit changes nothing.
 pub struct Txn<'a> {
     pub(crate) ks: &'a Keyspace,
-    _gate: Gate<'a>,
+    _gate: Option<Gate<'a>>,
     _locks: Vec<MutexGuard<'a, ()>>,
     pub(crate) batch: Batch<'a>,
     pending: Vec<Pending>,
     /// One clock reading per command, so a key cannot expire half-way through it.
     now: u64,
     expired: u64,
+    /// Keyspace events raised after the commit, in order.
+    events: Vec<Queued>,
 }
 
 impl<'a> Txn<'a> {
-    pub(crate) fn new(ks: &'a Keyspace, gate: Gate<'a>, locks: Vec<MutexGuard<'a, ()>>) -> Txn<'a> {
+    pub(crate) fn new(
+        ks: &'a Keyspace,
+        gate: impl Into<Option<Gate<'a>>>,
+        locks: Vec<MutexGuard<'a, ()>>,
+    ) -> Txn<'a> {
         Txn {
             ks,
-            _gate: gate,
+            _gate: gate.into(),
             _locks: locks,
             batch: ks.storage.batch(),
             pending: Vec::new(),
             now: crate::now_ms(),
             expired: 0,
+            events: Vec::new(),
+        }
+    }
+
+    /// Queues a keyspace event of `class` (an `event_class` bit) for `key` in logical db `db`,
+    /// raised after the commit in the order queued; one check when the class is off. Commands
+    /// queue their own events here once their writes are staged.
+    pub fn notify(&mut self, class: u32, event: &'static str, db: usize, key: &[u8]) {
+        if self.ks.events.enabled(class) {
+            self.events.push(Queued {
+                class,
+                event,
+                db,
+                key: Bytes::copy_from_slice(key),
+            });
         }
     }
 
@@ -107,6 +129,7 @@ impl<'a> Txn<'a> {
         self.batch.delete(phys, key, prev_of(key, &rec));
         self.set_pending(db, phys, key, None);
         self.expired += 1;
+        self.notify(class::EXPIRED, "expired", db, key);
         Ok(None)
     }
 
@@ -116,6 +139,7 @@ impl<'a> Txn<'a> {
         let c = if r.is_some() {
             &self.ks.stats.hits
         } else {
+            self.notify(class::KEY_MISS, "keymiss", db, key);
             &self.ks.stats.misses
         };
         c.fetch_add(1, Ordering::Relaxed);
@@ -128,6 +152,9 @@ impl<'a> Txn<'a> {
             return Ok(());
         };
         let prev = self.get(db, key)?.map(|r| prev_of(key, &r));
+        if prev.is_none() {
+            self.notify(class::NEW, "new", db, key);
+        }
         self.batch
             .put(phys, key, &rec, logical_size(key, &rec), prev);
         self.set_pending(db, phys, key, Some(rec));
@@ -165,16 +192,23 @@ impl<'a> Txn<'a> {
         if exp > now || self.ks.storage.ttl_entry(phys, exp, key)?.is_none() {
             return Ok(false);
         }
-        match self.ks.storage.get(phys, key)? {
+        let rewritten = match self.ks.storage.get(phys, key)? {
             Some(rec) if rec.expire_ms == exp => {
                 self.batch.delete(phys, key, prev_of(key, &rec));
                 self.set_pending(db, phys, key, None);
+                false
             }
             // The compaction filter dropped the key (and it may have been written anew since):
             // the entry is all that is left of the old key, and settles its counters.
-            _ => self.batch.settle_orphan_ttl(phys, key, exp, size),
-        }
+            other => {
+                self.batch.settle_orphan_ttl(phys, key, exp, size);
+                other.is_some()
+            }
+        };
         self.expired += 1;
+        if !rewritten {
+            self.notify(class::EXPIRED, "expired", db, key);
+        }
         Ok(true)
     }
 
@@ -182,6 +216,7 @@ impl<'a> Txn<'a> {
     /// under `appendfsync always` (0 when nothing was written).
     pub fn commit(self) -> Result<u64> {
         if self.batch.is_empty() {
+            raise(self.ks, &self.events);
             return Ok(0);
         }
         let seq = self.batch.commit()?;
@@ -203,6 +238,14 @@ impl<'a> Txn<'a> {
                 ready.signal(p.db, &p.key);
             }
         }
+        raise(self.ks, &self.events);
         Ok(seq)
+    }
+}
+
+/// Raises a transaction's queued keyspace events (after its commit).
+fn raise(ks: &Keyspace, events: &[Queued]) {
+    for e in events {
+        ks.events.emit(e.class, e.db, e.event, &e.key);
     }
 }

@@ -28,7 +28,20 @@ pub struct ClientMeta {
     pub lib_ver: Option<Bytes>,
     /// Bytes waiting in the query buffer.
     pub qbuf: usize,
+    /// Free capacity of the query buffer.
+    pub qbuf_free: usize,
+    /// The socket's file descriptor.
+    pub fd: i64,
+    /// In MONITOR mode.
+    pub monitor: bool,
+    /// Commands queued in MULTI (-1: not in MULTI).
+    pub multi: i64,
+    /// Bytes of replies waiting to be written.
+    pub omem: usize,
 }
+
+/// A client's subscription counts: channels, patterns, shard channels.
+pub type SubCounts<'a> = &'a dyn Fn(u64) -> (usize, usize, usize);
 
 /// One connected client.
 pub struct Client {
@@ -74,6 +87,8 @@ impl Clients {
             last_active: Mutex::new(now),
             meta: Mutex::new(ClientMeta {
                 user: "default".into(),
+                multi: -1,
+                fd: -1,
                 ..Default::default()
             }),
             kill: CancellationToken::new(),
@@ -116,7 +131,7 @@ impl Clients {
     }
 
     /// CLIENT LIST text, in id order.
-    pub fn list(&self, ids: Option<&[u64]>) -> String {
+    pub fn list(&self, ids: Option<&[u64]>, subs: SubCounts<'_>) -> String {
         let mut all: Vec<Arc<Client>> = self
             .map
             .iter()
@@ -124,15 +139,20 @@ impl Clients {
             .map(|c| c.value().clone())
             .collect();
         all.sort_by_key(|c| c.id);
-        all.iter().map(|c| line(c)).collect()
+        all.iter().map(|c| line(c, subs(c.id))).collect()
     }
 
     /// CLIENT KILL: cancels every matching client.
-    pub fn kill(&self, me: u64, f: &KillFilter) -> usize {
+    pub fn kill(&self, me: u64, f: &KillFilter, subs: SubCounts<'_>) -> usize {
         let mut n = 0;
         for c in self.map.iter() {
             let user = c.meta.lock().user.clone();
+            let (s, p, ss) = subs(c.id);
+            let kind = if s + p + ss > 0 { "pubsub" } else { "normal" };
             let hit = f.id.is_none_or(|id| id == c.id)
+                && f.kind.as_ref().is_none_or(|k| k == kind)
+                && f.max_age
+                    .is_none_or(|a| a == 0 || c.created.elapsed().as_secs() > a)
                 && f.addr.as_ref().is_none_or(|a| *a == c.addr.to_string())
                 && f.laddr.as_ref().is_none_or(|a| *a == c.laddr.to_string())
                 && f.user.as_ref().is_none_or(|u| *u == user)
@@ -181,24 +201,41 @@ fn text(b: &Option<Bytes>) -> String {
 }
 
 /// One CLIENT LIST line, with Redis 7.2's fields in Redis's order.
-fn line(c: &Client) -> String {
+fn line(c: &Client, (sub, psub, ssub): (usize, usize, usize)) -> String {
     let m = c.meta.lock().clone();
     let idle = c.last_active.lock().elapsed().as_secs();
+    let mut flags = String::new();
+    if m.monitor {
+        flags.push('O');
+    }
+    if sub + psub + ssub > 0 {
+        flags.push('P');
+    }
+    if m.multi >= 0 {
+        flags.push('x');
+    }
+    if c.blocked.load(Ordering::Relaxed) {
+        flags.push('b');
+    }
+    if flags.is_empty() {
+        flags.push('N');
+    }
     format!(
-        "id={} addr={} laddr={} fd=8 name={} age={} idle={} flags={} db={} sub=0 psub=0 ssub=0 multi=-1 qbuf={} qbuf-free=0 argv-mem=0 multi-mem=0 rbs=16384 rbp=0 obl=0 oll=0 omem=0 tot-mem=0 events=r cmd={} user={} redir=-1 resp=2 lib-name={} lib-ver={}\n",
+        "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={sub} psub={psub} ssub={ssub} multi={} qbuf={} qbuf-free={} argv-mem=0 multi-mem=0 rbs=16384 rbp=0 obl=0 oll=0 omem={} tot-mem={} events=r cmd={} user={} redir=-1 resp=2 lib-name={} lib-ver={}\n",
         c.id,
         c.addr,
         c.laddr,
+        m.fd,
         text(&m.name),
         c.created.elapsed().as_secs(),
         idle,
-        if c.blocked.load(Ordering::Relaxed) {
-            "b"
-        } else {
-            "N"
-        },
+        flags,
         m.db,
+        m.multi,
         m.qbuf,
+        m.qbuf_free,
+        m.omem,
+        m.qbuf + m.qbuf_free + m.omem,
         if m.cmd.is_empty() { "NULL" } else { &m.cmd },
         m.user,
         text(&m.lib_name),

@@ -24,6 +24,11 @@ pub enum Kind {
     Enum(&'static [&'static str]),
     /// Free text.
     Str,
+    /// `notify-keyspace-events` flags, kept as CONFIG GET prints them.
+    Events,
+    /// `client-output-buffer-limit`: `<class> <hard> <soft> <seconds>` groups, kept as all three
+    /// classes with byte counts.
+    OutputLimits,
 }
 
 /// One configuration key.
@@ -70,6 +75,8 @@ pub static DEFS: &[Def] = &[
     def("dir", "./strata-data", Kind::Str, false),
     def("databases", "16", Kind::Int(1, 65535), false),
     def("requirepass", "", Kind::Str, true),
+    def("aclfile", "", Kind::Str, false),
+    def("protected-mode", "yes", Kind::Bool, true),
     def("maxclients", "10000", Kind::Int(1, 1_000_000), true),
     def("timeout", "0", Kind::Int(0, i32::MAX as i64), true),
     def("tcp-keepalive", "300", Kind::Int(0, i32::MAX as i64), true),
@@ -78,8 +85,14 @@ pub static DEFS: &[Def] = &[
     def("logfile", "", Kind::Str, false),
     def("proto-max-bulk-len", "512mb", Kind::Memory, true),
     def("client-query-buffer-limit", "1gb", Kind::Memory, true),
+    def(
+        "client-output-buffer-limit",
+        "normal 0 0 0 slave 256mb 64mb 60 pubsub 32mb 8mb 60",
+        Kind::OutputLimits,
+        true,
+    ),
     def("hz", "10", Kind::Int(1, 500), true),
-    def("notify-keyspace-events", "", Kind::Str, true),
+    def("notify-keyspace-events", "", Kind::Events, true),
     def("hot-memory", "256mb", Kind::Memory, true),
     def("hot-idle-seconds", "0", Kind::Int(0, i32::MAX as i64), true),
     def("hot-max-object-size", "1mb", Kind::Memory, true),
@@ -98,6 +111,26 @@ pub static DEFS: &[Def] = &[
         mutable: true,
     },
     def("maxmemory-samples", "5", Kind::Int(1, 64), true),
+    def(
+        "slowlog-log-slower-than",
+        "10000",
+        Kind::Int(-1, i64::MAX),
+        true,
+    ),
+    def("slowlog-max-len", "128", Kind::Int(0, i64::MAX), true),
+    def("latency-tracking", "yes", Kind::Bool, true),
+    def(
+        "latency-tracking-info-percentiles",
+        "50 99 99.9",
+        Kind::Str,
+        true,
+    ),
+    def(
+        "latency-monitor-threshold",
+        "0",
+        Kind::Int(0, i64::MAX),
+        true,
+    ),
     def("rocksdb.block-cache-size", "0", Kind::Memory, false),
     def("rocksdb.write-buffer-size", "32mb", Kind::Memory, false),
     def("rocksdb.max-background-jobs", "2", Kind::Int(1, 64), false),
@@ -158,6 +191,8 @@ pub fn normalise(d: &Def, v: &str) -> Result<String, String> {
             }
         }
         Kind::Str => Ok(v.to_string()),
+        Kind::Events => strata_commands::notify::normalise(v),
+        Kind::OutputLimits => crate::pubsub::normalise_output_limits(v),
     }
 }
 
@@ -245,6 +280,15 @@ impl Config {
         Ok(())
     }
 
+    /// `client-output-buffer-limit` changes only the classes it names: the new groups are
+    /// appended to the current value (later groups win).
+    fn merged(&self, i: usize, d: &Def, value: &str) -> String {
+        match d.kind {
+            Kind::OutputLimits => format!("{} {value}", self.values.read()[i]),
+            _ => value.to_string(),
+        }
+    }
+
     /// Sets one key. `at_start` allows keys that cannot change at run time.
     fn set_one(&self, key: &str, value: &str, at_start: bool) -> Result<(), String> {
         let (i, d) = find(key).ok_or_else(|| {
@@ -253,7 +297,7 @@ impl Config {
         if !at_start && !d.mutable {
             return Err("can't set immutable config".into());
         }
-        let v = normalise(d, value)?;
+        let v = normalise(d, &self.merged(i, d, value))?;
         self.values.write()[i] = v;
         Ok(())
     }
@@ -273,7 +317,7 @@ impl Config {
             if !d.mutable {
                 return Err(format!("CONFIG SET failed (possibly related to argument '{k}') - can't set immutable config"));
             }
-            let v = normalise(d, v).map_err(|e| {
+            let v = normalise(d, &self.merged(i, d, v)).map_err(|e| {
                 format!("CONFIG SET failed (possibly related to argument '{k}') - {e}")
             })?;
             staged.push((i, d.name, v));

@@ -19,7 +19,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::BytesMut;
-use strata_commands::Session;
+use strata_commands::{flags, Session};
 use strata_keyspace::Waiter;
 use strata_resp::{Limits, Reply, RequestDecoder};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -28,6 +28,9 @@ use tokio::net::TcpStream;
 use crate::Shared;
 
 const READ_CHUNK: usize = 16 * 1024;
+
+/// Redis's reply to a non-loopback client in protected mode, word for word.
+const PROTECTED_DENIED: &[u8] = b"-DENIED Redis is running in protected mode because protected mode is enabled and no password is set for the default user. In this mode connections are only accepted from the loopback interface. If you want to connect from external computers to Redis you may adopt one of the following solutions: 1) Just disable protected mode sending the command 'CONFIG SET protected-mode no' from the loopback interface by connecting to Redis from the same host the server is running, however MAKE SURE Redis is not publicly accessible from internet if you do so. Use CONFIG REWRITE to make this change permanent. 2) Alternatively you can just disable the protected mode by editing the Redis configuration file, and setting the protected mode option to 'no', and then restarting the server. 3) If you started the server manually just for testing, restart it with the '--protected-mode no' option. 4) Setup a an authentication password for the default user. NOTE: You only need to do one of the above things in order for the server to start accepting connections from the outside.\r\n";
 
 fn limits(s: &Shared) -> Limits {
     Limits {
@@ -52,12 +55,28 @@ pub(crate) async fn handle(
         shared.open.fetch_sub(1, Ordering::AcqRel);
         return;
     }
+    if shared.config.get("protected-mode") == "yes"
+        && !addr.ip().to_canonical().is_loopback()
+        && shared.acl.default_nopass()
+    {
+        let _ = sock.write_all(PROTECTED_DENIED).await;
+        shared.open.fetch_sub(1, Ordering::AcqRel);
+        return;
+    }
     let _ = sock.set_nodelay(true);
     let client = shared.clients.add(addr, laddr);
+    #[cfg(unix)]
+    {
+        use std::os::fd::AsRawFd;
+        client.meta.lock().fd = i64::from(sock.as_raw_fd());
+    }
     tracing::debug!(id = client.id, %addr, "client connected");
     let reason = serve(&mut sock, &shared, &client).await;
+    shared.pubsub.detach(client.id);
     tracing::debug!(id = client.id, %addr, reason, "client closed");
     let _ = sock.shutdown().await;
+    // The client's WATCHes (its blocked pops unregistered themselves).
+    shared.ks.ready().forget(client.id);
     shared.clients.remove(client.id);
     shared.open.fetch_sub(1, Ordering::AcqRel);
 }
@@ -67,7 +86,7 @@ async fn serve(
     shared: &Shared,
     client: &crate::clients::Client,
 ) -> &'static str {
-    let mut session = Session::new(client.id, shared.config.get("requirepass").is_empty());
+    let mut session = Session::new(client.id, shared.acl.default_auto_auth());
     let mut decoder = RequestDecoder::new(limits(shared));
     let mut inbuf = BytesMut::with_capacity(READ_CHUNK);
     let mut out = BytesMut::with_capacity(READ_CHUNK);
@@ -75,13 +94,22 @@ async fn serve(
     // After a blocked command completes, the requests already buffered run before reading more.
     let mut buffered = false;
     let mut write_seq = 0;
+    let mailbox = shared.pubsub.attach(client.id, client.kill.clone());
+    // Set once the client sent MONITOR: every command's line arrives here.
+    let mut monitor_rx: Option<tokio::sync::broadcast::Receiver<bytes::Bytes>> = None;
     loop {
         decoder.set_authenticated(session.authenticated);
         if inbuf.capacity() - inbuf.len() < 1024 {
             inbuf.reserve(READ_CHUNK);
         }
         if !std::mem::take(&mut buffered) {
-            let idle = shared.config.get_u64("timeout");
+            // Monitors and subscribers are never timed out, as in Redis.
+            let idle = match monitor_rx {
+                Some(_) => 0,
+                None if mailbox.subscribed() => 0,
+                None => shared.config.get_u64("timeout"),
+            };
+            let mut monitor_line = None;
             let read = async {
                 if idle == 0 {
                     sock.read_buf(&mut inbuf).await
@@ -102,7 +130,16 @@ async fn serve(
                     Err(_) => return "read error",
                 },
                 _ = client.kill.cancelled() => return "killed",
+                _ = mailbox.notify.notified() => 0,
+                line = crate::observe::next_line(&mut monitor_rx) => {
+                    monitor_line = Some(line);
+                    0
+                }
             };
+            if let Some(line) = monitor_line {
+                out.extend_from_slice(&line);
+                crate::observe::drain(&mut monitor_rx, &mut out);
+            }
             shared.stats.net_in.fetch_add(n as u64, Ordering::Relaxed);
         }
 
@@ -121,7 +158,58 @@ async fn serve(
                     break;
                 }
             };
-            let (reply, seq) = strata_commands::execute(ks, &mut session, shared, &args);
+            if mailbox.subscribed() && session.resp == 2 {
+                if let Some(r) = strata_commands::pubsub::subscribed_mode_reply(&session, &args) {
+                    if matches!(r, Reply::Error(_)) {
+                        shared.stats.errors.fetch_add(1, Ordering::Relaxed);
+                    }
+                    r.encode(&mut out);
+                    continue;
+                }
+            }
+            let mut obs = crate::observe::before(&session, &args);
+            if shared.observe.must_wait(obs.def) {
+                // CLIENT PAUSE: send the replies so far, then hold this command back.
+                if write_seq > 0 && ks.storage().must_wait_for(write_seq) {
+                    let mut rx = ks.storage().synced_watch();
+                    let _ = rx.wait_for(|s| *s >= write_seq).await;
+                }
+                if !out.is_empty() && sock.write_all(&out).await.is_err() {
+                    return "write error";
+                }
+                out.clear();
+                tokio::select! {
+                    _ = shared.observe.wait_pause(obs.def) => {}
+                    _ = client.kill.cancelled() => return "killed",
+                }
+                obs.started = std::time::Instant::now();
+            }
+            // CLIENT REPLY SKIP given by the previous command applies to this one.
+            let skipping = std::mem::take(&mut session.reply_skip);
+            let keyspace = flags::READONLY | flags::WRITE | flags::MAY_REPLICATE;
+            let (reply, seq) =
+                if monitor_rx.is_some() && obs.def.is_some_and(|d| d.flags & keyspace != 0) {
+                    obs.rejected = true;
+                    (
+                        Reply::error("ERR Replica can't interact with the keyspace"),
+                        0,
+                    )
+                } else {
+                    strata_commands::execute(ks, &mut session, shared, &args)
+                };
+            shared
+                .observe
+                .after(&obs, &session, &client.addr, &args, &reply);
+            let suppress = session.reply_off
+                || session.reply_skip
+                || (skipping && obs.def.is_none_or(|d| d.name != "client|reply"));
+            if session.monitor != monitor_rx.is_some() {
+                monitor_rx = session.monitor.then(|| shared.observe.subscribe());
+                client.meta.lock().monitor = session.monitor;
+            }
+            if matches!(&reply, Reply::Simple(r) if &r[..] == b"RESET") {
+                shared.pubsub.unsubscribe_all(client.id);
+            }
             shared.stats.commands.fetch_add(1, Ordering::Relaxed);
             if matches!(reply, Reply::Error(_)) {
                 shared.stats.errors.fetch_add(1, Ordering::Relaxed);
@@ -134,27 +222,40 @@ async fn serve(
                 blocked = Some((args, b));
                 break;
             }
-            reply.encode(&mut out);
+            let pre = std::mem::take(&mut session.pre_replies);
+            if !suppress {
+                pre.iter().for_each(|r| r.encode(&mut out));
+                reply.encode(&mut out);
+            }
             decoder.set_authenticated(session.authenticated);
             if session.close_after_reply {
                 close = true;
                 break;
             }
         }
-        client.meta.lock().qbuf = inbuf.len();
+        {
+            let mut m = client.meta.lock();
+            m.qbuf = inbuf.len();
+            m.qbuf_free = inbuf.capacity() - inbuf.len();
+        }
         if write_seq > 0 && ks.storage().must_wait_for(write_seq) {
             let mut rx = ks.storage().synced_watch();
             let _ = rx.wait_for(|s| *s >= write_seq).await;
         }
         write_seq = 0;
+        mailbox.take_into(&mut out);
         if !out.is_empty() {
             shared
                 .stats
                 .net_out
                 .fetch_add(out.len() as u64, Ordering::Relaxed);
-            if sock.write_all(&out).await.is_err() {
-                return "write error";
+            tokio::select! {
+                r = sock.write_all(&out) => if r.is_err() {
+                    return "write error";
+                },
+                _ = client.kill.cancelled() => return "killed",
             }
+            mailbox.written();
             out.clear();
             if out.capacity() > 4 * READ_CHUNK {
                 out = BytesMut::with_capacity(READ_CHUNK);

@@ -18,17 +18,20 @@ const DEFAULT: &[&str] = &[
     "tiering",
 ];
 
+/// Sections only INFO `all`, `everything` or their name shows.
+const EXTRA: &[&str] = &["commandstats", "errorstats", "latencystats"];
+
 /// Renders the requested sections (`all`, `everything`, `default` or names).
 pub fn render(s: &Shared, asked: &[String]) -> String {
-    let wanted: Vec<&str> = if asked.is_empty()
-        || asked
-            .iter()
-            .any(|a| a == "default" || a == "all" || a == "everything")
-    {
+    let every = asked.iter().any(|a| a == "all" || a == "everything");
+    let wanted: Vec<&str> = if every {
+        DEFAULT.iter().chain(EXTRA).copied().collect()
+    } else if asked.is_empty() || asked.iter().any(|a| a == "default") {
         DEFAULT.to_vec()
     } else {
         DEFAULT
             .iter()
+            .chain(EXTRA)
             .copied()
             .filter(|d| asked.iter().any(|a| a == d))
             .collect()
@@ -40,6 +43,9 @@ pub fn render(s: &Shared, asked: &[String]) -> String {
         }
         let title = match name {
             "cpu" => "CPU".to_string(),
+            "commandstats" => "Commandstats".to_string(),
+            "errorstats" => "Errorstats".to_string(),
+            "latencystats" => "Latencystats".to_string(),
             n => n[..1].to_ascii_uppercase() + &n[1..],
         };
         let _ = write!(out, "# {title}\r\n");
@@ -176,6 +182,10 @@ fn section(s: &Shared, name: &str, out: &mut String) {
                 "keyspace_misses",
                 ks.stats.misses.load(Ordering::Relaxed),
             );
+            use strata_commands::SubKind;
+            field(out, "pubsub_channels", s.pubsub.count(SubKind::Channel));
+            field(out, "pubsub_patterns", s.pubsub.count(SubKind::Pattern));
+            field(out, "pubsubshard_channels", s.pubsub.count(SubKind::Shard));
             field(
                 out,
                 "total_error_replies",
@@ -226,6 +236,9 @@ fn section(s: &Shared, name: &str, out: &mut String) {
                 ks.stats.evicted.load(Ordering::Relaxed),
             );
         }
+        "commandstats" => s.observe.commandstats(out),
+        "errorstats" => s.observe.errorstats(out),
+        "latencystats" => s.observe.latencystats(&s.config, out),
         _ => {}
     }
 }

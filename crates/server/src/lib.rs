@@ -12,6 +12,8 @@ pub mod config;
 mod conn;
 mod info;
 mod logging;
+pub mod observe;
+pub mod pubsub;
 mod tasks;
 
 use std::net::SocketAddr;
@@ -20,7 +22,7 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use strata_commands::{CmdError, Host, KillFilter, Session};
+use strata_commands::{CmdError, Host, KillFilter, Session, SubKind};
 use strata_keyspace::{Keyspace, KeyspaceOptions};
 use strata_storage::{FsyncPolicy, Storage, StorageOptions};
 use tokio::net::TcpListener;
@@ -65,7 +67,13 @@ pub struct Shared {
     pub port: u16,
     /// Open connections, for maxclients.
     pub open: AtomicUsize,
+    /// Command statistics, slow log, latency monitor, MONITOR and CLIENT PAUSE.
+    pub observe: observe::Observe,
     logging: logging::Handle,
+    /// Pub/sub channels, patterns and subscriber mailboxes.
+    pub pubsub: pubsub::PubSub,
+    /// ACL users.
+    pub acl: strata_commands::Acl,
 }
 
 /// Reads `jemalloc`'s allocated and resident byte counts (zero when it is not the allocator).
@@ -81,6 +89,15 @@ pub fn alloc_stats() -> (u64, u64) {
 }
 
 impl Shared {
+    /// Client `id`'s subscription counts (channels, patterns, shard channels) for CLIENT LIST.
+    fn sub_counts(&self, id: u64) -> (usize, usize, usize) {
+        (
+            self.subscriptions(id, SubKind::Channel).len(),
+            self.subscriptions(id, SubKind::Pattern).len(),
+            self.subscriptions(id, SubKind::Shard).len(),
+        )
+    }
+
     /// Applies the side effects of config keys that changed at run time.
     fn apply(&self, names: &[&str]) {
         let c = &self.config;
@@ -96,13 +113,39 @@ impl Shared {
                 "max-data-size" | "eviction-policy" | "maxmemory-samples" => apply_cap(&self.ks, c),
                 "hot-max-object-size" => self.ks.hot().set_max_object(c.get_u64(n)),
                 "loglevel" => self.logging.set_level(&c.get(n)),
+                "slowlog-log-slower-than"
+                | "slowlog-max-len"
+                | "latency-tracking"
+                | "latency-monitor-threshold" => self.observe.configure(c),
+                "requirepass" => self.acl.set_default_password(&c.get(n)),
+                "notify-keyspace-events" => self
+                    .ks
+                    .events()
+                    .set_flags(strata_commands::notify::parse_flags(&c.get(n)).unwrap_or(0)),
+                "client-output-buffer-limit" => {
+                    self.pubsub.set_limit(pubsub::pubsub_limit(&c.get(n)))
+                }
                 _ => {}
             }
         }
     }
 }
 
+/// The ACL store at start: `requirepass` for the default user, then the `aclfile` if set.
+fn new_acl(c: &(String, String)) -> Result<strata_commands::Acl, String> {
+    let acl = strata_commands::Acl::new();
+    acl.set_default_password(&c.0);
+    if !c.1.is_empty() {
+        strata_commands::acl_load_file(&acl, &c.1)?;
+    }
+    Ok(acl)
+}
+
 impl Host for Shared {
+    fn acl(&self) -> &strata_commands::Acl {
+        &self.acl
+    }
+
     fn config_get(&self, pattern: &[u8]) -> Vec<(String, String)> {
         self.config.get_matching(pattern)
     }
@@ -118,6 +161,7 @@ impl Host for Shared {
     }
 
     fn config_resetstat(&self) {
+        self.observe.reset_stats();
         for c in [
             &self.stats.commands,
             &self.stats.errors,
@@ -148,7 +192,7 @@ impl Host for Shared {
     }
 
     fn client_list(&self, ids: Option<&[u64]>) -> String {
-        self.clients.list(ids)
+        self.clients.list(ids, &|id| self.sub_counts(id))
     }
 
     fn client_update(&self, session: &Session, cmd: &str) {
@@ -156,11 +200,79 @@ impl Host for Shared {
     }
 
     fn client_kill(&self, me: u64, filter: &KillFilter) -> usize {
-        self.clients.kill(me, filter)
+        self.clients.kill(me, filter, &|id| self.sub_counts(id))
     }
 
     fn client_unblock(&self, id: u64, error: bool) -> bool {
         self.clients.unblock(id, error)
+    }
+
+    fn client_pause(&self, ms: u64, all: bool) {
+        self.observe.pause(ms, all);
+    }
+
+    fn client_unpause(&self) {
+        self.observe.unpause();
+    }
+
+    fn slowlog_get(&self, count: Option<usize>) -> strata_resp::Reply {
+        self.observe.slowlog_get(count)
+    }
+
+    fn slowlog_len(&self) -> usize {
+        self.observe.slowlog_len()
+    }
+
+    fn slowlog_reset(&self) {
+        self.observe.slowlog_reset();
+    }
+
+    fn latency_latest(&self) -> strata_resp::Reply {
+        self.observe.latency_latest()
+    }
+
+    fn latency_history(&self, event: &[u8]) -> strata_resp::Reply {
+        self.observe.latency_history(event)
+    }
+
+    fn latency_reset(&self, events: &[bytes::Bytes]) -> usize {
+        self.observe.latency_reset(events)
+    }
+
+    fn latency_histogram(&self, commands: &[bytes::Bytes]) -> strata_resp::Reply {
+        self.observe.latency_histogram(commands)
+    }
+
+    fn publish(&self, channel: &[u8], message: &[u8]) -> usize {
+        self.pubsub.publish(false, channel, message)
+    }
+
+    fn spublish(&self, channel: &[u8], message: &[u8]) -> usize {
+        self.pubsub.publish(true, channel, message)
+    }
+
+    fn subscribe(&self, id: u64, kind: SubKind, name: &bytes::Bytes) -> usize {
+        self.pubsub.subscribe(id, kind, name)
+    }
+
+    fn unsubscribe(&self, id: u64, kind: SubKind, name: &[u8]) -> usize {
+        self.pubsub.unsubscribe(id, kind, name)
+    }
+
+    fn subscriptions(&self, id: u64, kind: SubKind) -> Vec<bytes::Bytes> {
+        self.pubsub.subscriptions(id, kind)
+    }
+
+    fn pubsub_channels(&self, kind: SubKind, pattern: Option<&[u8]>) -> Vec<bytes::Bytes> {
+        self.pubsub.channels(kind, pattern)
+    }
+
+    fn pubsub_numsub(&self, kind: SubKind, channel: &[u8]) -> usize {
+        self.pubsub.numsub(kind, channel)
+    }
+
+    fn pubsub_numpat(&self) -> usize {
+        self.pubsub.count(SubKind::Pattern)
     }
 
     fn shutdown(&self) {
@@ -192,6 +304,21 @@ fn apply_cap(ks: &Keyspace, c: &Config) {
         policy,
         c.get_u64("maxmemory-samples") as usize,
     );
+}
+
+/// Applies `notify-keyspace-events` and sends the keyspace's own events (expired, evicted,
+/// new, keymiss) to PUBLISH. The sink holds the server weakly, so shutdown still drops it.
+fn wire_events(shared: &Arc<Shared>) {
+    shared.apply(&["notify-keyspace-events"]);
+    let weak = Arc::downgrade(shared);
+    shared
+        .ks
+        .events()
+        .set_sink(Box::new(move |flags, db, event, key| {
+            if let Some(s) = weak.upgrade() {
+                strata_commands::notify::publish(&*s, flags, db, event, key);
+            }
+        }));
 }
 
 /// Opens storage as the configuration says.
@@ -280,6 +407,7 @@ async fn serve(config: Config, logging: logging::Handle) -> Result<(), String> {
         .first()
         .and_then(|l| l.local_addr().ok())
         .map_or(port, |a| a.port());
+    let config_acl = (config.get("requirepass"), config.get("aclfile"));
     let shared = Arc::new(Shared {
         config,
         ks,
@@ -289,8 +417,14 @@ async fn serve(config: Config, logging: logging::Handle) -> Result<(), String> {
         started,
         port: bound,
         open: AtomicUsize::new(0),
+        observe: observe::Observe::default(),
         logging,
+        pubsub: pubsub::PubSub::default(),
+        acl: new_acl(&config_acl)?,
     });
+    shared.apply(&["client-output-buffer-limit"]);
+    wire_events(&shared);
+    shared.observe.configure(&shared.config);
     tracing::info!(
         port = bound,
         dir = %storage.path().display(),
