@@ -594,11 +594,10 @@ fn hrandfield(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
             let Some(c) = c else {
                 return Ok(Reply::Null);
             };
-            let all = all_elems(t, &c)?;
-            let mut rng = rand::rng();
-            return Ok(all
-                .choose(&mut rng)
-                .map_or(Reply::Null, |(f, _)| Reply::Bulk(f.clone())));
+            return Ok(random_elems(t, &c, 1)?
+                .into_iter()
+                .next()
+                .map_or(Reply::Null, |(f, _)| Reply::Bulk(f)));
         };
         let Some(c) = c else {
             return Ok(Reply::Array(Vec::new()));
@@ -606,13 +605,11 @@ fn hrandfield(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
         if count == 0 {
             return Ok(Reply::Array(Vec::new()));
         }
-        let all = all_elems(t, &c)?;
-        let picked = random_pick(&all, count);
         let mut out = Vec::new();
-        for (f, v) in picked {
-            out.push(Reply::Bulk(f.clone()));
+        for (f, v) in random_elems(t, &c, count)? {
+            out.push(Reply::Bulk(f));
             if withvalues {
-                out.push(Reply::Bulk(v.clone()));
+                out.push(Reply::Bulk(v));
             }
         }
         Ok(Reply::Array(out))
@@ -637,6 +634,40 @@ pub(crate) fn random_pick<T>(all: &[T], count: i64) -> Vec<&T> {
         return all.iter().collect();
     }
     all.choose_multiple(&mut rng, n).collect()
+}
+
+/// Random elements with [`random_pick`]'s count semantics. On a big collection a small count
+/// is served by random seeks (O(log n) each, close to uniform), so SPOP and SRANDMEMBER on a
+/// big set do not read it whole; otherwise every element is read once and the draw is exact.
+pub(crate) fn random_elems(
+    t: &Txn<'_>,
+    c: &Coll,
+    count: i64,
+) -> Result<Vec<(Bytes, Bytes)>, CmdError> {
+    // A draw reads about 3 x SAMPLE_WALK elements: worth it only when that is far less than
+    // reading the whole collection.
+    let n = count.unsigned_abs();
+    let per_draw = 4 * strata_keyspace::SAMPLE_WALK as u64;
+    let sampler = match n.saturating_mul(per_draw) < c.len() {
+        true => t.elem_sampler(c)?,
+        false => None,
+    };
+    if let Some(sampler) = sampler {
+        let mut out = Vec::with_capacity(n as usize);
+        let mut seen = std::collections::HashSet::new();
+        for _ in 0..n * 8 + 16 {
+            if out.len() as u64 == n {
+                return Ok(out);
+            }
+            if let Some((k, v)) = t.random_elem(c, &sampler)? {
+                if count < 0 || seen.insert(k.clone()) {
+                    out.push((k, v));
+                }
+            }
+        }
+    }
+    let all = all_elems(t, c)?;
+    Ok(random_pick(&all, count).into_iter().cloned().collect())
 }
 
 /// `HSCAN key cursor [MATCH pattern] [COUNT count]` → `[next cursor, [field, value, ...]]`.

@@ -23,7 +23,7 @@ use crate::ctx::Ctx;
 use crate::error::{CmdError, CmdResult};
 use crate::hash::{
     all_elems, arg, arity, bulks, empty_scan, open, open_read, parse_rand_count, parse_scan_cursor,
-    parse_scan_opts, random_pick, rest, scan_page, with_keys, with_txn,
+    parse_scan_opts, random_elems, rest, scan_page, with_keys, with_txn,
 };
 use crate::int;
 use crate::notify::event_class as ev;
@@ -193,12 +193,12 @@ fn srandmember(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
                 None => Reply::Null,
             });
         };
-        let all = members(t, &c)?;
+        let picked = random_elems(t, &c, count.unwrap_or(1))?
+            .into_iter()
+            .map(|(m, _)| m);
         match count {
-            None => Ok(random_pick(&all, 1)
-                .first()
-                .map_or(Reply::Null, |m| Reply::Bulk((*m).clone()))),
-            Some(n) => Ok(bulks(random_pick(&all, n).into_iter().cloned())),
+            None => Ok(picked.into_iter().next().map_or(Reply::Null, Reply::Bulk)),
+            Some(_) => Ok(bulks(picked)),
         }
     })
 }
@@ -230,10 +230,9 @@ fn spop(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
         if count == Some(0) {
             return Ok(Reply::Array(Vec::new()));
         }
-        let all = members(t, &c)?;
-        let picked: Vec<Bytes> = random_pick(&all, count.unwrap_or(1))
+        let picked: Vec<Bytes> = random_elems(t, &c, count.unwrap_or(1))?
             .into_iter()
-            .cloned()
+            .map(|(m, _)| m)
             .collect();
         for m in &picked {
             stage_rem(t, &mut c, m);

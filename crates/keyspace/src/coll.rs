@@ -32,6 +32,16 @@ pub struct Coll {
     prefix: Vec<u8>,
 }
 
+/// How many elements a random draw reads around its probe (see [`Txn::random_elem`]).
+pub const SAMPLE_WALK: usize = 64;
+
+/// What [`Txn::random_elem`] needs to know of a collection's keys.
+#[derive(Debug, Clone)]
+pub struct ElemSampler {
+    prefix: Vec<u8>,
+    ranges: Vec<(u8, u8)>,
+}
+
 /// What opening a key as a collection of some kind found.
 #[derive(Debug)]
 pub enum CollRead {
@@ -217,6 +227,56 @@ impl Txn<'_> {
         self.ks
             .storage
             .scan_elems(cf, &lo, &hi, reverse, limit, c.prefix.len())
+    }
+
+    /// Prepares random draws from a collection (None when it is empty). It reads the first and
+    /// the last [`SAMPLE_WALK`] elements to learn where keys differ and which byte values they
+    /// use there, so that probes land among the elements rather than in the gaps between them.
+    pub fn elem_sampler(&self, c: &Coll) -> Result<Option<ElemSampler>> {
+        let head = self.elems(c, None, None, false, SAMPLE_WALK)?;
+        let Some(first) = head.first() else {
+            return Ok(None);
+        };
+        let tail = self.elems(c, None, None, true, SAMPLE_WALK)?;
+        let last = tail.last().map_or(&first.0, |(k, _)| k);
+        let common = first
+            .0
+            .iter()
+            .zip(last.iter())
+            .take_while(|(a, b)| a == b)
+            .count();
+        let ranges = (common..common + 8)
+            .map(|p| {
+                // Only the bytes keys have there: a short key says nothing of the alphabet.
+                let bytes = head
+                    .iter()
+                    .chain(&tail)
+                    .filter_map(|(k, _)| k.get(p).copied());
+                let (lo, hi) = bytes.fold((u8::MAX, 0), |(lo, hi), b| (lo.min(b), hi.max(b)));
+                (lo.min(hi), hi)
+            })
+            .collect();
+        Ok(Some(ElemSampler {
+            prefix: first.0[..common].to_vec(),
+            ranges,
+        }))
+    }
+
+    /// A random element in O(log n): a probe built byte by byte within the sampler's ranges, a
+    /// seek, and a uniform choice among the [`SAMPLE_WALK`] elements from there (wrapping to the
+    /// start). Close to uniform, not exactly; nor is Redis's, which picks a random bucket.
+    pub fn random_elem(&self, c: &Coll, s: &ElemSampler) -> Result<Option<(Bytes, Bytes)>> {
+        let mut probe = s.prefix.clone();
+        probe.extend(s.ranges.iter().map(|&(lo, hi)| rand::random_range(lo..=hi)));
+        let mut window = self.elems(c, Some(&probe), None, false, SAMPLE_WALK)?;
+        if window.len() < SAMPLE_WALK {
+            window.extend(self.elems(c, None, None, false, SAMPLE_WALK - window.len())?);
+        }
+        if window.is_empty() {
+            return Ok(None);
+        }
+        let i = rand::random_range(0..window.len());
+        Ok(Some(window.swap_remove(i)))
     }
 
     /// Stages `rec` (read from `src_key` in `src_db`) as the new value of `dst_key` in `dst_db`.

@@ -22,7 +22,7 @@ use parking_lot::{Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use strata_storage::{Prev, Storage};
 
 pub use cap::{CapOutcome, CapState, EvictionPolicy, OverCap};
-pub use coll::{Coll, CollRead};
+pub use coll::{Coll, CollRead, ElemSampler, SAMPLE_WALK};
 pub use events::{class as event_class, Events, Sink as EventSink};
 pub use evict::{EvictOutcome, EvictState};
 pub use hot::{HotTier, Tier};
