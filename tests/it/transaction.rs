@@ -455,3 +455,26 @@ fn transactions_match_redis() {
         ]),
     ]);
 }
+
+#[test]
+fn client_list_shows_the_queue() {
+    let s = Server::strata(&[]);
+    let mut a = s.raw();
+    let mut admin = s.raw();
+    let line = |admin: &mut crate::util::Raw, name: &str| {
+        let list = String::from_utf8_lossy(&admin.cmd(&["CLIENT", "LIST"])).into_owned();
+        list.lines()
+            .find(|l| l.contains(&format!(" name={name} ")))
+            .map(str::to_string)
+            .unwrap_or_default()
+    };
+    assert_eq!(a.cmd(&["CLIENT", "SETNAME", "tx"]), b"+OK\r\n");
+    assert!(line(&mut admin, "tx").contains(" multi=-1 "));
+    assert_eq!(a.cmd(&["MULTI"]), b"+OK\r\n");
+    assert_eq!(a.cmd(&["SET", "k", "v"]), b"+QUEUED\r\n");
+    assert_eq!(a.cmd(&["INCR", "n"]), b"+QUEUED\r\n");
+    let l = line(&mut admin, "tx");
+    assert!(l.contains(" multi=2 ") && l.contains(" flags=x "), "{l}");
+    assert_eq!(a.cmd(&["DISCARD"]), b"+OK\r\n");
+    assert!(line(&mut admin, "tx").contains(" multi=-1 "));
+}

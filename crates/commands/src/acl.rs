@@ -40,15 +40,7 @@ pub(crate) fn refresh(host: &dyn Host, session: &mut Session) {
 
 /// The definition whose permissions apply: the subcommand of a container.
 fn effective(def: &'static CommandDef, args: &[Bytes]) -> Option<&'static CommandDef> {
-    if def.subcommands.is_empty() {
-        return Some(def);
-    }
-    let sub = args.get(1)?;
-    def.subcommands.iter().find(|c| {
-        c.name
-            .split_once('|')
-            .is_some_and(|(_, s)| sub.eq_ignore_ascii_case(s.as_bytes()))
-    })
+    def.effective(args)
 }
 
 /// The permission check of `resolve`: nearly free for unrestricted users.

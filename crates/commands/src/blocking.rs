@@ -226,19 +226,13 @@ const ALL_BUT_TIMEOUT: Keys = Keys {
     step: 1,
 };
 
-const TWO: Keys = Keys {
-    first: 1,
-    last: 2,
-    step: 1,
-};
-
 /// The family's rows of the command table.
 #[rustfmt::skip]
 pub static COMMANDS: &[CommandDef] = &[
     cmd("blpop", -3, WRITE | NOSCRIPT | BLOCKING, ALL_BUT_TIMEOUT, "list", "2.0.0", "Removes and returns the first element in a list. Blocks until an element is available otherwise. Deletes the list if the last element was popped.", blpop),
     cmd("brpop", -3, WRITE | NOSCRIPT | BLOCKING, ALL_BUT_TIMEOUT, "list", "2.0.0", "Removes and returns the last element in a list. Blocks until an element is available otherwise. Deletes the list if the last element was popped.", brpop),
-    cmd("blmove", 6, WRITE | DENYOOM | NOSCRIPT | BLOCKING, TWO, "list", "6.2.0", "Pops an element from a list, pushes it to another list and returns it. Blocks until an element is available otherwise. Deletes the list if the last element was moved.", blmove),
-    cmd("brpoplpush", 4, WRITE | DENYOOM | NOSCRIPT | BLOCKING, TWO, "list", "2.2.0", "Pops an element from a list, pushes it to another list and returns it. Block until an element is available otherwise. Deletes the list if the last element was popped.", brpoplpush),
+    cmd("blmove", 6, WRITE | DENYOOM | NOSCRIPT | BLOCKING, Keys::TWO, "list", "6.2.0", "Pops an element from a list, pushes it to another list and returns it. Blocks until an element is available otherwise. Deletes the list if the last element was moved.", blmove),
+    cmd("brpoplpush", 4, WRITE | DENYOOM | NOSCRIPT | BLOCKING, Keys::TWO, "list", "2.2.0", "Pops an element from a list, pushes it to another list and returns it. Block until an element is available otherwise. Deletes the list if the last element was popped.", brpoplpush),
     cmd("blmpop", -5, WRITE | BLOCKING, Keys::NONE, "list", "7.0.0", "Pops the first element from one of multiple lists. Blocks until an element is available otherwise. Deletes the list if the last element was popped.", blmpop),
     cmd("bzpopmin", -3, WRITE | NOSCRIPT | FAST | BLOCKING, ALL_BUT_TIMEOUT, "sorted-set", "5.0.0", "Removes and returns the member with the lowest score from one or more sorted sets. Blocks until a member is available otherwise. Deletes the sorted set if the last element was popped.", bzpopmin),
     cmd("bzpopmax", -3, WRITE | NOSCRIPT | FAST | BLOCKING, ALL_BUT_TIMEOUT, "sorted-set", "5.0.0", "Removes and returns the member with the highest score from one or more sorted sets. Blocks until a member available otherwise. Deletes the sorted set if the last element was popped.", bzpopmax),

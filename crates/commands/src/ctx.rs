@@ -258,6 +258,23 @@ impl<'a> Ctx<'a> {
         self.ks.txn(&keys)
     }
 
+    /// Runs `f` in `t` and commits it. The commit also happens when `f` fails with a reply
+    /// error: handlers stage no write before their last check, so the only staged changes then
+    /// are lazy-expiry deletes, which must reach disk. A storage failure discards the
+    /// transaction instead, so a half-built batch never commits.
+    pub fn finish<T>(
+        &mut self,
+        mut t: Txn<'a>,
+        f: impl FnOnce(&mut Txn<'a>, usize) -> Result<T, CmdError>,
+    ) -> Result<T, CmdError> {
+        let out = f(&mut t, self.db());
+        if matches!(out, Err(CmdError::Storage(_))) {
+            return out;
+        }
+        self.commit(t)?;
+        out
+    }
+
     /// Commits a transaction and remembers its sequence for the durability wait.
     pub fn commit(&mut self, t: Txn<'_>) -> Result<(), CmdError> {
         let seq = t.commit()?;

@@ -26,6 +26,7 @@ use crate::ctx::Ctx;
 use crate::error::{CmdError, CmdResult};
 use crate::glob::glob_match;
 use crate::int;
+pub(crate) use crate::keys::parse_cursor as parse_scan_cursor;
 use crate::longdouble::hincrbyfloat_value;
 use crate::notify::event_class as ev;
 use crate::table::{cmd, flags::*, CommandDef, Keys};
@@ -44,22 +45,14 @@ pub(crate) fn arity(ctx: &Ctx<'_>) -> CmdError {
     CmdError::Arity(ctx.cmd.name.to_string())
 }
 
-/// Runs `f` in a transaction over `keys` and commits it. The commit also happens when `f` fails
-/// with a reply error (handlers stage writes only after their last check, so what is staged then
-/// is lazy-expiry deletes); a storage failure discards the transaction.
+/// Runs `f` in a transaction over `keys` and commits it (see [`Ctx::finish`]).
 pub(crate) fn with_keys<'a, T>(
     ctx: &mut Ctx<'a>,
     keys: &[(usize, &[u8])],
     f: impl FnOnce(&mut Txn<'a>, usize) -> Result<T, CmdError>,
 ) -> Result<T, CmdError> {
-    let db = ctx.db();
-    let mut t = ctx.ks.txn(keys);
-    let out = f(&mut t, db);
-    if matches!(out, Err(CmdError::Storage(_))) {
-        return out;
-    }
-    ctx.commit(t)?;
-    out
+    let t = ctx.ks.txn(keys);
+    ctx.finish(t, f)
 }
 
 /// [`with_keys`] over the keys the command table names in `args`.
@@ -68,15 +61,8 @@ pub(crate) fn with_txn<'a, T>(
     args: &[Bytes],
     f: impl FnOnce(&mut Txn<'a>, usize) -> Result<T, CmdError>,
 ) -> Result<T, CmdError> {
-    let db = ctx.db();
-    let keys: Vec<(usize, &[u8])> = ctx
-        .cmd
-        .keys
-        .of(args)
-        .into_iter()
-        .map(|k| (db, &k[..]))
-        .collect();
-    with_keys(ctx, &keys, f)
+    let t = ctx.txn(args);
+    ctx.finish(t, f)
 }
 
 /// Opens `key` as a collection of `kind` for writing: None when missing, WRONGTYPE for another
@@ -186,31 +172,6 @@ pub(crate) fn parse_scan_opts(opts: &[Bytes]) -> Result<ScanOpts<'_>, CmdError> 
     // `*` matches everything, the empty element included (Redis skips matching for it).
     o.pattern = o.pattern.filter(|p| &p[..] != b"*");
     Ok(o)
-}
-
-/// Parses a SCAN cursor as Redis's `parseScanCursorOrReply` (strtoul: optional sign).
-pub(crate) fn parse_scan_cursor(a: &[u8]) -> Result<u64, CmdError> {
-    let bad = || CmdError::err("invalid cursor");
-    let (neg, digits) = match a.split_first() {
-        None => return Ok(0),
-        Some((b'-', d)) => (true, d),
-        Some((b'+', d)) => (false, d),
-        Some(_) => (false, a),
-    };
-    if digits.is_empty() {
-        return Err(bad());
-    }
-    let mut v: u64 = 0;
-    for &d in digits {
-        if !d.is_ascii_digit() {
-            return Err(bad());
-        }
-        v = v
-            .checked_mul(10)
-            .and_then(|v| v.checked_add(u64::from(d - b'0')))
-            .ok_or_else(bad)?;
-    }
-    Ok(if neg { v.wrapping_neg() } else { v })
 }
 
 /// One page of a collection SCAN (HSCAN, SSCAN).

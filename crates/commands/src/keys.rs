@@ -54,13 +54,6 @@ const SHARED_INTEGERS: i64 = 10_000;
 /// Strings up to this length are `embstr` in Redis.
 const EMBSTR_LIMIT: usize = 44;
 
-/// Keys of RENAME, RENAMENX and COPY: source and destination.
-const TWO_KEYS: Keys = Keys {
-    first: 1,
-    last: 2,
-    step: 1,
-};
-
 /// Argument `i`, which the arity check guarantees; a syntax error rather than a panic if not.
 fn arg(args: &[Bytes], i: usize) -> Result<&Bytes, CmdError> {
     args.get(i).ok_or(CmdError::Syntax)
@@ -517,8 +510,8 @@ fn keys(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
 }
 
 /// Parses a SCAN cursor as Redis's `strtoul` check does: optional sign (a minus wraps), decimal
-/// digits, nothing else; the empty string reads as 0.
-fn parse_cursor(a: &[u8]) -> Result<u64, CmdError> {
+/// digits, nothing else; the empty string reads as 0. HSCAN, SSCAN and ZSCAN use it too.
+pub(crate) fn parse_cursor(a: &[u8]) -> Result<u64, CmdError> {
     let bad = || CmdError::err("invalid cursor");
     let (neg, digits) = match a.split_first() {
         None => return Ok(0),
@@ -863,9 +856,9 @@ pub static COMMANDS: &[CommandDef] = &[
     cmd("expiretime", 2, READONLY | FAST, Keys::ONE, G, "7.0.0", "Returns the expiration time of a key as a Unix timestamp.", expiretime),
     cmd("pexpiretime", 2, READONLY | FAST, Keys::ONE, G, "7.0.0", "Returns the expiration time of a key as a Unix milliseconds timestamp.", pexpiretime),
     cmd("persist", 2, WRITE | FAST, Keys::ONE, G, "2.2.0", "Removes the expiration time of a key.", persist),
-    cmd("rename", 3, WRITE, TWO_KEYS, G, "1.0.0", "Renames a key and overwrites the destination.", rename),
-    cmd("renamenx", 3, WRITE | FAST, TWO_KEYS, G, "1.0.0", "Renames a key only when the target key name doesn't exist.", renamenx),
-    cmd("copy", -3, WRITE | DENYOOM, TWO_KEYS, G, "6.2.0", "Copies the value of a key to a new key.", copy),
+    cmd("rename", 3, WRITE, Keys::TWO, G, "1.0.0", "Renames a key and overwrites the destination.", rename),
+    cmd("renamenx", 3, WRITE | FAST, Keys::TWO, G, "1.0.0", "Renames a key only when the target key name doesn't exist.", renamenx),
+    cmd("copy", -3, WRITE | DENYOOM, Keys::TWO, G, "6.2.0", "Copies the value of a key to a new key.", copy),
     cmd("move", 3, WRITE | FAST, Keys::ONE, G, "1.0.0", "Moves a key to another database.", move_cmd),
     cmd("keys", 2, READONLY, Keys::NONE, G, "1.0.0", "Returns all key names that match a pattern.", keys),
     cmd("scan", -2, READONLY, Keys::NONE, G, "2.8.0", "Iterates over the key names in the database.", scan),

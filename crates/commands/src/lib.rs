@@ -95,6 +95,7 @@ pub fn execute(
         }
     }
     if let Some(r) = transaction::intercept(ks, session, def, args) {
+        host.client_update(session, def.name);
         return (r, 0);
     }
     let mut ctx = Ctx {
@@ -117,12 +118,7 @@ pub fn execute(
 pub(crate) fn dispatch_sub(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     let parent = ctx.cmd;
     let sub = &args[1];
-    let found = parent.subcommands.iter().find(|c| {
-        c.name
-            .split_once('|')
-            .is_some_and(|(_, s)| sub.eq_ignore_ascii_case(s.as_bytes()))
-    });
-    let Some(def) = found else {
+    let Some(def) = parent.effective(args) else {
         return Err(CmdError::UnknownSubcommand {
             sub: String::from_utf8_lossy(sub).into_owned(),
             cmd: parent.name.to_ascii_uppercase(),

@@ -32,13 +32,8 @@ pub(crate) fn with_keys<'a, T>(
 ) -> Result<T, CmdError> {
     let db = ctx.db();
     let locks: Vec<(usize, &[u8])> = keys.iter().map(|k| (db, &k[..])).collect();
-    let mut t = ctx.ks.txn(&locks);
-    let out = f(&mut t, db);
-    if matches!(out, Err(CmdError::Storage(_))) {
-        return out;
-    }
-    ctx.commit(t)?;
-    out
+    let t = ctx.ks.txn(&locks);
+    ctx.finish(t, f)
 }
 
 /// Like [`with_keys`] over the keys the command table gives for `args`.
@@ -703,12 +698,6 @@ fn lmpop(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
 // Registration
 // ---------------------------------------------------------------------------------------------
 
-const TWO: Keys = Keys {
-    first: 1,
-    last: 2,
-    step: 1,
-};
-
 /// The family's rows of the command table.
 #[rustfmt::skip]
 pub static COMMANDS: &[CommandDef] = &[
@@ -726,8 +715,8 @@ pub static COMMANDS: &[CommandDef] = &[
     cmd("lrem", 4, WRITE, Keys::ONE, "list", "1.0.0", "Removes elements from a list. Deletes the list if the last element was removed.", lrem),
     cmd("linsert", 5, WRITE | DENYOOM, Keys::ONE, "list", "2.2.0", "Inserts an element before or after another element in a list.", linsert),
     cmd("lpos", -3, READONLY, Keys::ONE, "list", "6.0.6", "Returns the index of matching elements in a list.", lpos),
-    cmd("lmove", 5, WRITE | DENYOOM, TWO, "list", "6.2.0", "Returns an element after popping it from one list and pushing it to another. Deletes the list if the last element was moved.", lmove),
-    cmd("rpoplpush", 3, WRITE | DENYOOM, TWO, "list", "1.2.0", "Returns the last element of a list after removing and pushing it to another list. Deletes the list if the last element was popped.", rpoplpush),
+    cmd("lmove", 5, WRITE | DENYOOM, Keys::TWO, "list", "6.2.0", "Returns an element after popping it from one list and pushing it to another. Deletes the list if the last element was moved.", lmove),
+    cmd("rpoplpush", 3, WRITE | DENYOOM, Keys::TWO, "list", "1.2.0", "Returns the last element of a list after removing and pushing it to another list. Deletes the list if the last element was popped.", rpoplpush),
     cmd("lmpop", -4, WRITE, Keys::NONE, "list", "7.0.0", "Returns multiple elements from a list after removing them. Deletes the list if the last element was popped.", lmpop),
 ];
 

@@ -496,13 +496,6 @@ fn sscan(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
 
 const G: &str = "set";
 
-/// SMOVE's keys: source and destination.
-const TWO_KEYS: Keys = Keys {
-    first: 1,
-    last: 2,
-    step: 1,
-};
-
 /// SINTERCARD declares no fixed key positions (numkeys); it locks its keys itself.
 const NUMKEYS: Keys = Keys::NONE;
 
@@ -517,7 +510,7 @@ pub static COMMANDS: &[CommandDef] = &[
     cmd("smembers", 2, READONLY, Keys::ONE, G, "1.0.0", "Returns all members of a set.", smembers),
     cmd("srandmember", -2, READONLY, Keys::ONE, G, "1.0.0", "Get one or multiple random members from a set", srandmember),
     cmd("spop", -2, WRITE | FAST, Keys::ONE, G, "1.0.0", "Returns one or more random members from a set after removing them. Deletes the set if the last member was popped.", spop),
-    cmd("smove", 4, WRITE | FAST, TWO_KEYS, G, "1.0.0", "Moves a member from one set to another.", smove),
+    cmd("smove", 4, WRITE | FAST, Keys::TWO, G, "1.0.0", "Moves a member from one set to another.", smove),
     cmd("sinter", -2, READONLY, Keys::ALL, G, "1.0.0", "Returns the intersect of multiple sets.", sinter),
     cmd("sintercard", -3, READONLY, NUMKEYS, G, "7.0.0", "Returns the number of members of the intersect of multiple sets.", sintercard),
     cmd("sinterstore", -3, WRITE | DENYOOM, Keys::ALL, G, "1.0.0", "Stores the intersect of multiple sets in a key.", sinterstore),

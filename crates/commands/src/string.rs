@@ -39,23 +39,14 @@ fn arity(ctx: &Ctx<'_>) -> CmdError {
     CmdError::Arity(ctx.cmd.name.to_string())
 }
 
-/// Runs `f` in a transaction over the command's keys and commits it. The commit also happens
-/// when `f` fails with a reply error: handlers stage no write before their last check, so the
-/// only staged changes are lazy-expiry deletes, which must reach disk. A storage failure
-/// discards the transaction instead, so a half-built batch never commits.
+/// Runs `f` in a transaction over the command's keys and commits it (see [`Ctx::finish`]).
 fn with_txn<'a, T>(
     ctx: &mut Ctx<'a>,
     args: &[Bytes],
     f: impl FnOnce(&mut Txn<'a>, usize) -> Result<T, CmdError>,
 ) -> Result<T, CmdError> {
-    let db = ctx.db();
-    let mut t = ctx.txn(args);
-    let out = f(&mut t, db);
-    if matches!(out, Err(CmdError::Storage(_))) {
-        return out;
-    }
-    ctx.commit(t)?;
-    out
+    let t = ctx.txn(args);
+    ctx.finish(t, f)
 }
 
 /// Passes a string record (or nothing) through; any other kind is `WRONGTYPE`.
@@ -1011,13 +1002,6 @@ const PAIRS: Keys = Keys {
     last: -1,
     step: 2,
 };
-/// LCS: the two keys at 1 and 2.
-const TWO: Keys = Keys {
-    first: 1,
-    last: 2,
-    step: 1,
-};
-
 /// The STRING family's rows of the command table.
 pub static COMMANDS: &[CommandDef] = &[
     cmd("get", 2, READONLY | FAST, Keys::ONE, "string", "1.0.0", "Returns the string value of a key.", get),
@@ -1041,7 +1025,7 @@ pub static COMMANDS: &[CommandDef] = &[
     cmd("incrby", 3, WRITE | DENYOOM | FAST, Keys::ONE, "string", "1.0.0", "Increments the integer value of a key by a number. Uses 0 as initial value if the key doesn't exist.", incrby),
     cmd("decrby", 3, WRITE | DENYOOM | FAST, Keys::ONE, "string", "1.0.0", "Decrements a number from the integer value of a key. Uses 0 as initial value if the key doesn't exist.", decrby),
     cmd("incrbyfloat", 3, WRITE | DENYOOM | FAST, Keys::ONE, "string", "2.6.0", "Increment the floating point value of a key by a number. Uses 0 as initial value if the key doesn't exist.", incrbyfloat),
-    cmd("lcs", -3, READONLY, TWO, "string", "7.0.0", "Finds the longest common substring.", lcs),
+    cmd("lcs", -3, READONLY, Keys::TWO, "string", "7.0.0", "Finds the longest common substring.", lcs),
 ];
 
 #[cfg(test)]

@@ -93,6 +93,12 @@ impl Keys {
         last: 1,
         step: 1,
     };
+    /// Two keys at 1 and 2 (RENAME, LMOVE, SMOVE, LCS, ...).
+    pub const TWO: Keys = Keys {
+        first: 1,
+        last: 2,
+        step: 1,
+    };
     /// One key at index 2, after a subcommand (`TIER WHERE key`).
     pub const SUB_ONE: Keys = Keys {
         first: 2,
@@ -156,6 +162,20 @@ impl CommandDef {
         } else {
             n >= -self.arity
         }
+    }
+
+    /// The row a request runs: the named subcommand of a container (None when there is no such
+    /// subcommand), or the command itself.
+    pub fn effective(&'static self, args: &[Bytes]) -> Option<&'static CommandDef> {
+        if self.subcommands.is_empty() {
+            return Some(self);
+        }
+        let sub = args.get(1)?;
+        self.subcommands.iter().find(|c| {
+            c.name
+                .split_once('|')
+                .is_some_and(|(_, s)| sub.eq_ignore_ascii_case(s.as_bytes()))
+        })
     }
 
     /// Whether a flag is set.

@@ -45,6 +45,17 @@ pub struct MultiState {
     watches: Vec<Watch>,
 }
 
+impl MultiState {
+    /// CLIENT LIST's `multi`: the number of queued commands inside MULTI, -1 outside.
+    pub fn queued(&self) -> i64 {
+        if self.active {
+            self.queue.len() as i64
+        } else {
+            -1
+        }
+    }
+}
+
 /// One watched key.
 #[derive(Debug)]
 struct Watch {

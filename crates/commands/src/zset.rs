@@ -150,42 +150,14 @@ const MAX_LISTPACK_VALUE: usize = 64;
 /// Records read per storage call when walking.
 const PAGE: usize = 1024;
 
-/// Runs `f` in `t` and commits (also on a reply error: only lazy-expiry deletes are staged
-/// then); a storage failure discards the transaction.
-fn finish<'a, T>(
-    ctx: &mut Ctx<'a>,
-    mut t: Txn<'a>,
-    f: impl FnOnce(&mut Txn<'a>) -> Res<T>,
-) -> Res<T> {
-    let out = f(&mut t);
-    if matches!(out, Err(CmdError::Storage(_))) {
-        return out;
-    }
-    ctx.commit(t)?;
-    out
-}
-
-/// Runs `f` over the command's table keys.
+/// Runs `f` over the command's table keys (see [`Ctx::finish`]).
 fn with_txn<'a, T>(
     ctx: &mut Ctx<'a>,
     args: &[Bytes],
     f: impl FnOnce(&mut Txn<'a>, usize) -> Res<T>,
 ) -> Res<T> {
-    let db = ctx.db();
     let t = ctx.txn(args);
-    finish(ctx, t, |t| f(t, db))
-}
-
-/// Runs `f` with `keys` locked (commands whose keys the table cannot locate).
-fn with_keys<'a, T>(
-    ctx: &mut Ctx<'a>,
-    keys: &[&Bytes],
-    f: impl FnOnce(&mut Txn<'a>, usize) -> Res<T>,
-) -> Res<T> {
-    let db = ctx.db();
-    let locks: Vec<(usize, &[u8])> = keys.iter().map(|k| (db, &k[..])).collect();
-    let t = ctx.ks.txn(&locks);
-    finish(ctx, t, |t| f(t, db))
+    ctx.finish(t, f)
 }
 
 /// The score-index suffix of a member.
@@ -1252,7 +1224,7 @@ fn zmpop(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     }
     let count = count.unwrap_or(1);
     let keys: Vec<&Bytes> = args[2..where_i].iter().collect();
-    with_keys(ctx, &keys, |t, db| {
+    crate::list::with_keys(ctx, &keys, |t, db| {
         for k in &keys {
             if let Some(items) = zpop(t, db, k, max, count)? {
                 let pairs = items
@@ -1391,7 +1363,7 @@ fn algebra(
     if let Some(d) = dst {
         keys.push(&args[d]);
     }
-    with_keys(ctx, &keys, |t, db| {
+    crate::list::with_keys(ctx, &keys, |t, db| {
         let mut inputs = Vec::with_capacity(setnum);
         for k in srcs {
             inputs.push(read_source(t, db, k)?.unwrap_or_default());
@@ -1613,31 +1585,6 @@ fn zrandmember(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     })
 }
 
-/// Parses a SCAN cursor as Redis's `strtoul` check does.
-fn parse_cursor(a: &[u8]) -> Res<u64> {
-    let bad = || CmdError::err("invalid cursor");
-    let (neg, digits) = match a.split_first() {
-        None => return Ok(0),
-        Some((b'-', d)) => (true, d),
-        Some((b'+', d)) => (false, d),
-        Some(_) => (false, a),
-    };
-    if digits.is_empty() {
-        return Err(bad());
-    }
-    let mut v: u64 = 0;
-    for &d in digits {
-        if !d.is_ascii_digit() {
-            return Err(bad());
-        }
-        v = v
-            .checked_mul(10)
-            .and_then(|v| v.checked_add(u64::from(d - b'0')))
-            .ok_or_else(bad)?;
-    }
-    Ok(if neg { v.wrapping_neg() } else { v })
-}
-
 /// `ZSCAN key cursor [MATCH pattern] [COUNT count]` → `[cursor, [member, score, ...]]`.
 ///
 /// A small set (Redis's listpack) is returned whole in score order with cursor 0, as Redis
@@ -1645,7 +1592,7 @@ fn parse_cursor(a: &[u8]) -> Res<u64> {
 /// handle to the last member returned (see SCAN's cursor table in keys.rs), so every member
 /// present for the whole iteration is returned once.
 fn zscan(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
-    let cursor = parse_cursor(&args[2])?;
+    let cursor = crate::keys::parse_cursor(&args[2])?;
     with_txn(ctx, args, |t, db| {
         let empty = || Reply::Array(vec![Reply::bulk("0"), Reply::Array(Vec::new())]);
         let Some(c) = open_read(t, db, &args[1])? else {
@@ -1712,13 +1659,6 @@ fn zscan(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
 // Registration
 // ---------------------------------------------------------------------------------------------
 
-/// The source and destination of ZRANGESTORE.
-const TWO: Keys = Keys {
-    first: 1,
-    last: 2,
-    step: 1,
-};
-
 /// The family's rows of the command table.
 #[rustfmt::skip]
 pub static COMMANDS: &[CommandDef] = &[
@@ -1731,7 +1671,7 @@ pub static COMMANDS: &[CommandDef] = &[
     cmd("zrank", 3, READONLY | FAST, Keys::ONE, "sorted-set", "2.0.0", "Returns the index of a member in a sorted set ordered by ascending scores.", zrank),
     cmd("zrevrank", 3, READONLY | FAST, Keys::ONE, "sorted-set", "2.0.0", "Returns the index of a member in a sorted set ordered by descending scores.", zrevrank),
     cmd("zrange", -4, READONLY, Keys::ONE, "sorted-set", "1.2.0", "Returns members in a sorted set within a range of indexes.", zrange),
-    cmd("zrangestore", -5, WRITE | DENYOOM, TWO, "sorted-set", "6.2.0", "Stores a range of members from sorted set in a key.", zrangestore),
+    cmd("zrangestore", -5, WRITE | DENYOOM, Keys::TWO, "sorted-set", "6.2.0", "Stores a range of members from sorted set in a key.", zrangestore),
     cmd("zrevrange", -4, READONLY, Keys::ONE, "sorted-set", "1.2.0", "Returns members in a sorted set within a range of indexes in reverse order.", zrevrange),
     cmd("zrangebyscore", -4, READONLY, Keys::ONE, "sorted-set", "1.0.5", "Returns members in a sorted set within a range of scores.", zrangebyscore),
     cmd("zrevrangebyscore", -4, READONLY, Keys::ONE, "sorted-set", "2.2.0", "Returns members in a sorted set within a range of scores in reverse order.", zrevrangebyscore),

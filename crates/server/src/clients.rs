@@ -122,6 +122,7 @@ impl Clients {
             let mut m = c.meta.lock();
             m.name.clone_from(&s.name);
             m.db = s.db;
+            m.multi = s.multi.queued();
             m.cmd.clear();
             m.cmd.push_str(cmd);
             m.user.clone_from(&s.user);

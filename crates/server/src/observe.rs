@@ -167,15 +167,7 @@ impl Default for Observe {
 
 /// The table entry a request runs: the subcommand for a container.
 fn sub_of(def: &'static CommandDef, args: &[Bytes]) -> Option<&'static CommandDef> {
-    if def.subcommands.is_empty() {
-        return Some(def);
-    }
-    let sub = args.get(1)?;
-    def.subcommands.iter().find(|c| {
-        c.name
-            .split_once('|')
-            .is_some_and(|(_, s)| sub.eq_ignore_ascii_case(s.as_bytes()))
-    })
+    def.effective(args)
 }
 
 /// Resolves a request before it runs.
