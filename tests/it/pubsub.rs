@@ -553,3 +553,35 @@ fn reply_formats_match_redis() {
         assert_eq!(g, w);
     }
 }
+
+#[test]
+fn client_list_shows_a_slow_subscribers_pending_output() {
+    let s = Server::strata(&[]);
+    let mut slow = s.raw();
+    assert_eq!(text(slow.cmd(&["CLIENT", "SETNAME", "slow"])), "+OK\r\n");
+    assert_eq!(
+        text(slow.cmd(&["SUBSCRIBE", "ch"])),
+        confirm("subscribe", Some("ch"), 1)
+    );
+    let mut publ = s.raw();
+    let payload = "x".repeat(64 * 1024);
+    for _ in 0..200 {
+        assert_eq!(text(publ.cmd(&["PUBLISH", "ch", &payload])), ":1\r\n");
+    }
+    let list = text(publ.cmd(&["CLIENT", "LIST"]));
+    let line = list
+        .lines()
+        .find(|l| l.contains(" name=slow "))
+        .unwrap_or_default();
+    let omem: usize = line
+        .split(' ')
+        .find_map(|f| f.strip_prefix("omem="))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
+    // 12.5 MiB published; what the socket buffers did not take is pending in the server.
+    assert!(omem > 1 << 20, "{line}");
+    assert!(
+        line.contains(" flags=P ") && line.contains(" sub=1 "),
+        "{line}"
+    );
+}

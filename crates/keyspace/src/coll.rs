@@ -33,7 +33,7 @@ pub struct Coll {
 }
 
 /// How many elements a random draw reads around its probe (see [`Txn::random_elem`]).
-pub const SAMPLE_WALK: usize = 64;
+pub const SAMPLE_WALK: usize = 16;
 
 /// What [`Txn::random_elem`] needs to know of a collection's keys.
 #[derive(Debug, Clone)]

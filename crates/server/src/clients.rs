@@ -132,7 +132,12 @@ impl Clients {
     }
 
     /// CLIENT LIST text, in id order.
-    pub fn list(&self, ids: Option<&[u64]>, subs: SubCounts<'_>) -> String {
+    pub fn list(
+        &self,
+        ids: Option<&[u64]>,
+        subs: SubCounts<'_>,
+        omem: &dyn Fn(u64) -> usize,
+    ) -> String {
         let mut all: Vec<Arc<Client>> = self
             .map
             .iter()
@@ -140,7 +145,9 @@ impl Clients {
             .map(|c| c.value().clone())
             .collect();
         all.sort_by_key(|c| c.id);
-        all.iter().map(|c| line(c, subs(c.id))).collect()
+        all.iter()
+            .map(|c| line(c, subs(c.id), omem(c.id)))
+            .collect()
     }
 
     /// CLIENT KILL: cancels every matching client.
@@ -202,8 +209,9 @@ fn text(b: &Option<Bytes>) -> String {
 }
 
 /// One CLIENT LIST line, with Redis 7.2's fields in Redis's order.
-fn line(c: &Client, (sub, psub, ssub): (usize, usize, usize)) -> String {
-    let m = c.meta.lock().clone();
+fn line(c: &Client, (sub, psub, ssub): (usize, usize, usize), omem: usize) -> String {
+    let mut m = c.meta.lock().clone();
+    m.omem = m.omem.max(omem);
     let idle = c.last_active.lock().elapsed().as_secs();
     let mut flags = String::new();
     if m.monitor {

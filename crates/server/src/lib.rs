@@ -192,7 +192,9 @@ impl Host for Shared {
     }
 
     fn client_list(&self, ids: Option<&[u64]>) -> String {
-        self.clients.list(ids, &|id| self.sub_counts(id))
+        self.clients.list(ids, &|id| self.sub_counts(id), &|id| {
+            self.pubsub.pending_output(id)
+        })
     }
 
     fn client_update(&self, session: &Session, cmd: &str) {

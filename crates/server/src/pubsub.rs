@@ -333,6 +333,15 @@ impl PubSub {
         })
     }
 
+    /// Client `id`'s pub/sub output not yet written: queued plus being written (CLIENT LIST
+    /// `omem`).
+    pub fn pending_output(&self, id: u64) -> usize {
+        self.mailbox(id).map_or(0, |mb| {
+            let m = mb.inner.lock();
+            m.buf.len() + m.writing
+        })
+    }
+
     /// Active channels (or shard channels) matching `pattern`.
     pub fn channels(&self, kind: SubKind, pattern: Option<&[u8]>) -> Vec<Bytes> {
         self.table(kind)
