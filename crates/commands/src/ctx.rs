@@ -306,3 +306,14 @@ impl<'a> Ctx<'a> {
         Ok(n as usize)
     }
 }
+
+/// Runs `f` in a transaction over the keys the command table names in `args`, and commits it
+/// (see [`Ctx::finish`]). Every family's handlers go through it.
+pub(crate) fn with_txn<'a, T>(
+    ctx: &mut Ctx<'a>,
+    args: &[Bytes],
+    f: impl FnOnce(&mut Txn<'a>, usize) -> Result<T, CmdError>,
+) -> Result<T, CmdError> {
+    let t = ctx.txn(args);
+    ctx.finish(t, f)
+}

@@ -22,6 +22,7 @@ use strata_keyspace::{Coll, CollHeader, CollRead, Kind, Txn};
 use strata_resp::Reply;
 
 use crate::args::{is, parse_i64, parse_i64_opt};
+pub(crate) use crate::ctx::with_txn;
 use crate::ctx::Ctx;
 use crate::error::{CmdError, CmdResult};
 use crate::glob::glob_match;
@@ -52,16 +53,6 @@ pub(crate) fn with_keys<'a, T>(
     f: impl FnOnce(&mut Txn<'a>, usize) -> Result<T, CmdError>,
 ) -> Result<T, CmdError> {
     let t = ctx.ks.txn(keys);
-    ctx.finish(t, f)
-}
-
-/// [`with_keys`] over the keys the command table names in `args`.
-pub(crate) fn with_txn<'a, T>(
-    ctx: &mut Ctx<'a>,
-    args: &[Bytes],
-    f: impl FnOnce(&mut Txn<'a>, usize) -> Result<T, CmdError>,
-) -> Result<T, CmdError> {
-    let t = ctx.txn(args);
     ctx.finish(t, f)
 }
 
@@ -193,17 +184,7 @@ pub(crate) fn scan_page(
         let all = all_elems(t, c)?;
         return Ok((0, all.into_iter().filter(|(s, _)| keep(s)).collect()));
     }
-    let after = if cursor == 0 {
-        None
-    } else {
-        crate::keys::cursors::get(cursor)
-    };
-    // Strictly after the last element returned: its bytes followed by a zero byte.
-    let from = after.map(|a| {
-        let mut v = a.to_vec();
-        v.push(0);
-        v
-    });
+    let from = crate::keys::cursors::resume_after(cursor);
     let limit = opts.count.max(1);
     let page = t.elems(c, from.as_deref(), None, false, limit)?;
     let next = match page.last() {

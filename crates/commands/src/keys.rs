@@ -631,6 +631,19 @@ pub(crate) mod cursors {
         table().keys.get(&id).cloned()
     }
 
+    /// Where a collection SCAN resumes: strictly after the element handle `cursor` names (its
+    /// bytes and a zero byte), or from the start for cursor 0 or a forgotten handle.
+    pub fn resume_after(cursor: u64) -> Option<Vec<u8>> {
+        if cursor == 0 {
+            return None;
+        }
+        get(cursor).map(|a| {
+            let mut v = a.to_vec();
+            v.push(0);
+            v
+        })
+    }
+
     /// Remembers `key` and returns its new handle (never 0).
     pub fn put(key: Bytes) -> u64 {
         let mut t = table();

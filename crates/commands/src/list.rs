@@ -13,7 +13,7 @@ use strata_keyspace::{list_index, Coll, CollRead, Kind, Txn};
 use strata_resp::Reply;
 
 use crate::args::{is, parse_i64, parse_i64_opt};
-use crate::ctx::Ctx;
+use crate::ctx::{with_txn, Ctx};
 use crate::error::{CmdError, CmdResult};
 use crate::notify::event_class as ev;
 use crate::table::{cmd, flags::*, CommandDef, Keys};
@@ -34,16 +34,6 @@ pub(crate) fn with_keys<'a, T>(
     let locks: Vec<(usize, &[u8])> = keys.iter().map(|k| (db, &k[..])).collect();
     let t = ctx.ks.txn(&locks);
     ctx.finish(t, f)
-}
-
-/// Like [`with_keys`] over the keys the command table gives for `args`.
-fn with_txn<'a, T>(
-    ctx: &mut Ctx<'a>,
-    args: &[Bytes],
-    f: impl FnOnce(&mut Txn<'a>, usize) -> Result<T, CmdError>,
-) -> Result<T, CmdError> {
-    let keys = ctx.cmd.keys.of(args);
-    with_keys(ctx, &keys, f)
 }
 
 /// [`open`] for reads: a missing key counts as a keyspace miss (and raises `keymiss`).

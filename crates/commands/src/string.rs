@@ -13,11 +13,11 @@
 //! keep it.
 
 use bytes::{Bytes, BytesMut};
-use strata_keyspace::{Kind, Record, Txn};
+use strata_keyspace::{Kind, Record};
 use strata_resp::Reply;
 
 use crate::args::{is, parse_i64};
-use crate::ctx::{Ctx, Host};
+use crate::ctx::{with_txn, Ctx, Host};
 use crate::error::{CmdError, CmdResult};
 use crate::longdouble::incrbyfloat_value;
 use crate::notify::event_class as ev;
@@ -37,16 +37,6 @@ const MIN_MAX_BULK_LEN: u64 = 1024 * 1024;
 /// The arity error of the running command (for shapes the table's arity cannot express).
 fn arity(ctx: &Ctx<'_>) -> CmdError {
     CmdError::Arity(ctx.cmd.name.to_string())
-}
-
-/// Runs `f` in a transaction over the command's keys and commits it (see [`Ctx::finish`]).
-fn with_txn<'a, T>(
-    ctx: &mut Ctx<'a>,
-    args: &[Bytes],
-    f: impl FnOnce(&mut Txn<'a>, usize) -> Result<T, CmdError>,
-) -> Result<T, CmdError> {
-    let t = ctx.txn(args);
-    ctx.finish(t, f)
 }
 
 /// Passes a string record (or nothing) through; any other kind is `WRONGTYPE`.

@@ -17,7 +17,7 @@ use strata_keyspace::{score_bits, score_from_bits, Coll, CollHeader, CollRead, K
 use strata_resp::Reply;
 
 use crate::args::{is, parse_i64, parse_i64_opt};
-use crate::ctx::Ctx;
+use crate::ctx::{with_txn, Ctx};
 use crate::error::{CmdError, CmdResult};
 use crate::glob::glob_match;
 use crate::notify::event_class as ev;
@@ -149,16 +149,6 @@ const MAX_LISTPACK_ENTRIES: u64 = 128;
 const MAX_LISTPACK_VALUE: usize = 64;
 /// Records read per storage call when walking.
 const PAGE: usize = 1024;
-
-/// Runs `f` over the command's table keys (see [`Ctx::finish`]).
-fn with_txn<'a, T>(
-    ctx: &mut Ctx<'a>,
-    args: &[Bytes],
-    f: impl FnOnce(&mut Txn<'a>, usize) -> Res<T>,
-) -> Res<T> {
-    let t = ctx.txn(args);
-    ctx.finish(t, f)
-}
 
 /// The score-index suffix of a member.
 fn suffix(score: f64, member: &[u8]) -> Vec<u8> {
@@ -1626,16 +1616,7 @@ fn zscan(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
             }
             return Ok(Reply::Array(vec![Reply::bulk("0"), Reply::Array(out)]));
         }
-        let after = if cursor == 0 {
-            None
-        } else {
-            crate::keys::cursors::get(cursor)
-        };
-        let from = after.map(|a| {
-            let mut v = a.to_vec();
-            v.push(0);
-            v
-        });
+        let from = crate::keys::cursors::resume_after(cursor);
         let limit = usize::try_from(count).unwrap_or(usize::MAX);
         let page = t.elems(&c, from.as_deref(), None, false, limit)?;
         let next = match page.last() {
