@@ -67,6 +67,18 @@ pub fn resolve(session: &Session, args: &[Bytes]) -> Result<&'static CommandDef,
     Ok(def)
 }
 
+/// Resolves a request as `execute` does: brings the session's ACL user up to date, then
+/// [`resolve`]. The connection calls it first when it needs the command before running it
+/// (CLIENT PAUSE, MONITOR, statistics), then [`execute_resolved`].
+pub fn prepare(
+    host: &dyn Host,
+    session: &mut Session,
+    args: &[Bytes],
+) -> Result<&'static CommandDef, CmdError> {
+    acl::refresh(host, session);
+    resolve(session, args)
+}
+
 /// Runs one request and returns its reply. Never panics on client input.
 pub fn execute(
     ks: &strata_keyspace::Keyspace,
@@ -74,8 +86,20 @@ pub fn execute(
     host: &dyn Host,
     args: &[Bytes],
 ) -> (Reply, u64) {
-    acl::refresh(host, session);
-    let def = match resolve(session, args) {
+    let resolved = prepare(host, session, args);
+    execute_resolved(ks, session, host, args, resolved)
+}
+
+/// Runs a request that [`prepare`] resolved (so the table lookup and the permission check are
+/// done once per command).
+pub fn execute_resolved(
+    ks: &strata_keyspace::Keyspace,
+    session: &mut Session,
+    host: &dyn Host,
+    args: &[Bytes],
+    resolved: Result<&'static CommandDef, CmdError>,
+) -> (Reply, u64) {
+    let def = match resolved {
         Ok(d) => d,
         Err(e) => {
             if matches!(&e, CmdError::Other(m) if m.starts_with("NOPERM")) {

@@ -167,7 +167,8 @@ async fn serve(
                     continue;
                 }
             }
-            let mut obs = crate::observe::before(&session, &args);
+            let mut resolved = strata_commands::prepare(shared, &mut session, &args);
+            let mut obs = crate::observe::before(&resolved, &args);
             if shared.observe.must_wait(obs.def) {
                 // CLIENT PAUSE: send the replies so far, then hold this command back.
                 if write_seq > 0 && ks.storage().must_wait_for(write_seq) {
@@ -182,6 +183,8 @@ async fn serve(
                     _ = shared.observe.wait_pause(obs.def) => {}
                     _ = client.kill.cancelled() => return "killed",
                 }
+                // Permissions may have changed while it waited.
+                resolved = strata_commands::prepare(shared, &mut session, &args);
                 obs.started = std::time::Instant::now();
             }
             // CLIENT REPLY SKIP given by the previous command applies to this one.
@@ -195,7 +198,7 @@ async fn serve(
                         0,
                     )
                 } else {
-                    strata_commands::execute(ks, &mut session, shared, &args)
+                    strata_commands::execute_resolved(ks, &mut session, shared, &args, resolved)
                 };
             shared
                 .observe

@@ -17,7 +17,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use bytes::Bytes;
 use dashmap::DashMap;
 use parking_lot::Mutex;
-use strata_commands::{flags, CommandDef, Session};
+use strata_commands::{flags, CmdError, CommandDef, Session};
 use strata_resp::Reply;
 use tokio::sync::broadcast;
 
@@ -170,10 +170,11 @@ fn sub_of(def: &'static CommandDef, args: &[Bytes]) -> Option<&'static CommandDe
     def.effective(args)
 }
 
-/// Resolves a request before it runs.
-pub(crate) fn before(session: &Session, args: &[Bytes]) -> Before {
-    let (top, rejected) = match strata_commands::resolve(session, args) {
-        Ok(d) => (Some(d), false),
+/// What the statistics need of a request before it runs, from its resolution
+/// (`strata_commands::prepare`).
+pub(crate) fn before(resolved: &Result<&'static CommandDef, CmdError>, args: &[Bytes]) -> Before {
+    let (top, rejected) = match resolved {
+        Ok(d) => (Some(*d), false),
         Err(_) => (args.first().and_then(|n| strata_commands::lookup(n)), true),
     };
     Before {
