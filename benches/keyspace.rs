@@ -9,9 +9,10 @@
 //! cargo bench --release --bench keyspace
 //! ```
 
+mod common;
+
 use std::hint::black_box;
 use std::sync::Arc;
-use std::time::Duration;
 
 use bytes::Bytes;
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion};
@@ -50,6 +51,14 @@ fn fixture() -> Fixture {
     }
 }
 
+/// The next key in turn, dropped from the memory tier so the command reads it from disk.
+fn next_cold(f: &Fixture, i: &mut usize) -> Bytes {
+    *i = (*i + 1) % KEYS;
+    let key = f.keys[*i].clone();
+    f.ks.drop_hot(Some(0), std::slice::from_ref(&key));
+    key
+}
+
 fn get(ks: &Keyspace, key: &[u8]) -> Option<Bytes> {
     let mut t = ks.txn(&[(0, key)]);
     let r = t.lookup(0, key).expect("get").map(|r| r.body);
@@ -75,12 +84,7 @@ fn bench_get(c: &mut Criterion) {
     });
     group.bench_function("disk", |b| {
         b.iter_batched(
-            || {
-                i = (i + 1) % KEYS;
-                let key = f.keys[i].clone();
-                f.ks.drop_hot(Some(0), std::slice::from_ref(&key));
-                key
-            },
+            || next_cold(&f, &mut i),
             |key| black_box(get(&f.ks, &key)),
             BatchSize::PerIteration,
         );
@@ -101,12 +105,7 @@ fn bench_set(c: &mut Criterion) {
     });
     group.bench_function("disk", |b| {
         b.iter_batched(
-            || {
-                i = (i + 1) % KEYS;
-                let key = f.keys[i].clone();
-                f.ks.drop_hot(Some(0), std::slice::from_ref(&key));
-                key
-            },
+            || next_cold(&f, &mut i),
             |key| set(&f.ks, &key, value.clone()),
             BatchSize::PerIteration,
         );
@@ -114,16 +113,9 @@ fn bench_set(c: &mut Criterion) {
     group.finish();
 }
 
-fn config() -> Criterion {
-    Criterion::default()
-        .sample_size(20)
-        .warm_up_time(Duration::from_secs(1))
-        .measurement_time(Duration::from_secs(3))
-}
-
 criterion_group! {
     name = benches;
-    config = config();
+    config = common::config();
     targets = bench_get, bench_set
 }
 criterion_main!(benches);

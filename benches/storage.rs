@@ -5,8 +5,9 @@
 //! cargo bench --release --bench storage
 //! ```
 
+mod common;
+
 use std::hint::black_box;
-use std::time::Duration;
 
 use bytes::Bytes;
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
@@ -52,16 +53,9 @@ fn bench_commit(c: &mut Criterion) {
     s.shutdown();
 }
 
-fn config() -> Criterion {
-    Criterion::default()
-        .sample_size(20)
-        .warm_up_time(Duration::from_secs(1))
-        .measurement_time(Duration::from_secs(3))
-}
-
 criterion_group! {
     name = benches;
-    config = config();
+    config = common::config();
     targets = bench_commit
 }
 criterion_main!(benches);

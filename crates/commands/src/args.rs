@@ -59,6 +59,30 @@ pub fn parse_f64_opt(b: &[u8]) -> Option<f64> {
     Some(v)
 }
 
+/// The exponent of a C float literal, starting just after its `e` or `p` marker at `s[at..]`:
+/// an optional sign, then decimal digits. Returns the signed value (its magnitude saturating at
+/// `cap`) and the index past the digits; None when no digit follows, where `strtod` leaves the
+/// marker unconsumed.
+pub(crate) fn float_exponent(s: &[u8], at: usize, cap: i64) -> Option<(i64, usize)> {
+    let (neg, mut k) = match s.get(at) {
+        Some(b'-') => (true, at + 1),
+        Some(b'+') => (false, at + 1),
+        _ => (false, at),
+    };
+    if !s.get(k).is_some_and(u8::is_ascii_digit) {
+        return None;
+    }
+    let mut e = 0i64;
+    while let Some(c) = s.get(k).filter(|c| c.is_ascii_digit()) {
+        e = e
+            .saturating_mul(10)
+            .saturating_add(i64::from(c - b'0'))
+            .min(cap);
+        k += 1;
+    }
+    Some((if neg { -e } else { e }, k))
+}
+
 /// Case-insensitive comparison of an argument with an ASCII keyword.
 pub fn is(arg: &[u8], kw: &str) -> bool {
     arg.eq_ignore_ascii_case(kw.as_bytes())

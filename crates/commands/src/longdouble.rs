@@ -360,29 +360,7 @@ fn ld_parse(s: &[u8]) -> Option<Ld> {
     }
     let mut exp = 0i64;
     if let Some(b'e' | b'E') = body.get(i) {
-        let mut k = i + 1;
-        let eneg = match body.get(k) {
-            Some(b'-') => {
-                k += 1;
-                true
-            }
-            Some(b'+') => {
-                k += 1;
-                false
-            }
-            _ => false,
-        };
-        if !body.get(k).is_some_and(u8::is_ascii_digit) {
-            return None;
-        }
-        while let Some(c) = body.get(k).filter(|c| c.is_ascii_digit()) {
-            exp = (exp * 10 + i64::from(c - b'0')).min(1_000_000);
-            k += 1;
-        }
-        if eneg {
-            exp = -exp;
-        }
-        i = k;
+        (exp, i) = crate::args::float_exponent(body, i + 1, 1_000_000)?;
     }
     if i != body.len() {
         return None;

@@ -26,7 +26,7 @@ use bytes::Bytes;
 use strata_keyspace::{list_index, Kind, Txn};
 use strata_resp::Reply;
 
-use crate::args::{is, parse_i64};
+use crate::args::{float_exponent, is, parse_i64};
 use crate::ctx::Ctx;
 use crate::error::{CmdError, CmdResult};
 use crate::hash::{all_elems, arg, open, with_keys};
@@ -231,14 +231,7 @@ fn parse_dec(s: &[u8]) -> Option<(f64, usize, bool)> {
         return None;
     }
     if matches!(s.get(i), Some(b'e' | b'E')) {
-        let mut k = i + 1;
-        if matches!(s.get(k), Some(b'+' | b'-')) {
-            k += 1;
-        }
-        if s.get(k).is_some_and(u8::is_ascii_digit) {
-            while s.get(k).is_some_and(u8::is_ascii_digit) {
-                k += 1;
-            }
+        if let Some((_, k)) = float_exponent(s, i + 1, i64::MAX) {
             i = k;
         }
     }
@@ -269,25 +262,8 @@ pub(crate) fn parse_hex(s: &[u8]) -> Option<(f64, usize, bool)> {
         }
     }
     if matches!(s.get(i), Some(b'p' | b'P')) {
-        let mut k = i + 1;
-        let neg = match s.get(k) {
-            Some(b'-') => {
-                k += 1;
-                true
-            }
-            Some(b'+') => {
-                k += 1;
-                false
-            }
-            _ => false,
-        };
-        if s.get(k).is_some_and(u8::is_ascii_digit) {
-            let mut e = 0i64;
-            while let Some(c) = s.get(k).filter(|c| c.is_ascii_digit()) {
-                e = (e * 10 + i64::from(c - b'0')).min(100_000);
-                k += 1;
-            }
-            scale += if neg { -e } else { e };
+        if let Some((e, k)) = float_exponent(s, i + 1, 100_000) {
+            scale += e;
             i = k;
         }
     }

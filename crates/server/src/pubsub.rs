@@ -227,11 +227,7 @@ impl PubSub {
         // but never holds both locks at once.
         let mut t = self.table(kind).write();
         let mut m = mb.inner.lock();
-        let set = match kind {
-            SubKind::Channel => &mut m.channels,
-            SubKind::Pattern => &mut m.patterns,
-            SubKind::Shard => &mut m.shard,
-        };
+        let set = m.set_mut(kind);
         if set.insert(name.clone()) {
             t.entry(name.clone()).or_default().insert(id, mb.clone());
         }
@@ -244,11 +240,7 @@ impl PubSub {
         let Some(mb) = self.mailbox(id) else { return 0 };
         let mut t = self.table(kind).write();
         let mut m = mb.inner.lock();
-        let set = match kind {
-            SubKind::Channel => &mut m.channels,
-            SubKind::Pattern => &mut m.patterns,
-            SubKind::Shard => &mut m.shard,
-        };
+        let set = m.set_mut(kind);
         if set.remove(name) {
             remove_sub(&mut t, name, id);
         }
@@ -262,11 +254,7 @@ impl PubSub {
             return Vec::new();
         };
         let m = mb.inner.lock();
-        let set = match kind {
-            SubKind::Channel => &m.channels,
-            SubKind::Pattern => &m.patterns,
-            SubKind::Shard => &m.shard,
-        };
+        let set = m.set(kind);
         set.iter().cloned().collect()
     }
 
@@ -367,6 +355,24 @@ fn encoded(r: &Reply) -> BytesMut {
     let mut b = BytesMut::with_capacity(r.encoded_len());
     r.encode(&mut b);
     b
+}
+
+impl MailboxInner {
+    fn set(&self, kind: SubKind) -> &HashSet<Bytes> {
+        match kind {
+            SubKind::Channel => &self.channels,
+            SubKind::Pattern => &self.patterns,
+            SubKind::Shard => &self.shard,
+        }
+    }
+
+    fn set_mut(&mut self, kind: SubKind) -> &mut HashSet<Bytes> {
+        match kind {
+            SubKind::Channel => &mut self.channels,
+            SubKind::Pattern => &mut self.patterns,
+            SubKind::Shard => &mut self.shard,
+        }
+    }
 }
 
 fn count(m: &MailboxInner, kind: SubKind) -> usize {
