@@ -62,8 +62,30 @@ fn sort_lists_sets_and_zsets() {
 fn sort_weights_parse_as_strtod() {
     let s = Server::strata(&[]);
     let mut steps = vec![];
-    let good = ["0x10", "infinity", "-inf", "1e-300", "+5", ".5", "5.", "''"];
-    let bad = ["1e-320", "1e309", "nan", "1e", "0x", "abc", "1.5.5"];
+    // A subnormal converts exactly from a short hex mantissa (no ERANGE), inexactly from a
+    // decimal (ERANGE).
+    let good = [
+        "0x10",
+        "infinity",
+        "-inf",
+        "1e-300",
+        "+5",
+        ".5",
+        "5.",
+        "0x1p-1070",
+        "''",
+    ];
+    let bad = [
+        "1e-320",
+        "1e309",
+        "nan",
+        "1e",
+        "0x",
+        "abc",
+        "1.5.5",
+        "0x1p-2000",
+        "0x3p-1075",
+    ];
     let lines: Vec<(String, String)> = good
         .iter()
         .map(|v| (format!("RPUSH g{v} {v}"), format!("SORT g{v}")))

@@ -161,6 +161,9 @@ fn zadd_errors_and_float_edges() {
         ("ZADD z x a", "ERR value is not a valid float"),
         ("ZADD z nan a", "ERR value is not a valid float"),
         ("ZADD z 1e400 a", "ERR value is not a valid float"),
+        // ERANGE to zero fails, to a subnormal does not (getDoubleFromObject's test).
+        ("ZADD z 0x1p-2000 a", "ERR value is not a valid float"),
+        ("ZADD z 1e-400 a", "ERR value is not a valid float"),
         ("ZINCRBY z abc a", "ERR value is not a valid float"),
         ("EXISTS z", "0"),
         ("ZADD z inf a -inf b +inf c 0.1 d 1e20 e -0 f 1.5e-7 g", "7"),

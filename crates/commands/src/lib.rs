@@ -7,6 +7,7 @@
 mod acl;
 pub mod args;
 mod blocking;
+mod cfloat;
 mod connection;
 mod ctx;
 pub mod error;

@@ -320,8 +320,12 @@ fn ld_parse(s: &[u8]) -> Option<Ld> {
         return Some(Ld::Inf(neg));
     }
     if lower.starts_with(b"0x") {
-        let (v, used, _) = crate::sort::parse_hex(&body[2..])?;
-        if used + 2 != body.len()
+        let h = crate::cfloat::parse_hex(&body[2..]);
+        let (v, used) = (h.value, h.used);
+        let digit = |i: usize| body.get(i).is_some_and(u8::is_ascii_hexdigit);
+        // strtold reads "0x" with no hex digit after it as a 0 followed by junk.
+        if !(digit(2) || (body.get(2) == Some(&b'.') && digit(3)))
+            || used + 2 != body.len()
             || !v.is_finite()
             || (v == 0.0
                 && body[2..]

@@ -26,7 +26,8 @@ use bytes::Bytes;
 use strata_keyspace::{list_index, Kind, Txn};
 use strata_resp::Reply;
 
-use crate::args::{float_exponent, is, parse_i64};
+use crate::args::{is, parse_i64};
+use crate::cfloat;
 use crate::ctx::Ctx;
 use crate::error::{CmdError, CmdResult};
 use crate::hash::{all_elems, arg, open, with_keys};
@@ -153,122 +154,14 @@ fn lookup_pattern(
     }
 }
 
-/// C's `strtod` as SORT uses it: the weight, or None when Redis reports a conversion error
-/// (bytes left after the number, NaN, overflow or underflow). Stops at a NUL byte as C does.
+/// A weight as SORT reads it with C's `strtod`: None when Redis reports a conversion error
+/// (bytes left after the number, NaN, or ERANGE). Stops at a NUL byte as C does.
 pub(crate) fn strtod_weight(b: &[u8]) -> Option<f64> {
     let end = b.iter().position(|&c| c == 0).unwrap_or(b.len());
     let s = &b[..end];
-    if s.is_empty() {
-        return Some(0.0);
-    }
-    let mut i = s
-        .iter()
-        .position(|c| !matches!(c, b' ' | b'\t' | b'\n' | 0x0b | 0x0c | b'\r'))
-        .unwrap_or(s.len());
-    let neg = match s.get(i) {
-        Some(b'-') => {
-            i += 1;
-            true
-        }
-        Some(b'+') => {
-            i += 1;
-            false
-        }
-        _ => false,
-    };
-    let body = &s[i..];
-    let lower = |n: usize| body.get(..n).map(<[u8]>::to_ascii_lowercase);
-    let sign = |v: f64| if neg { -v } else { v };
-    // inf, infinity, nan
-    if lower(8).as_deref() == Some(b"infinity") {
-        return (body.len() == 8).then(|| sign(f64::INFINITY));
-    }
-    if lower(3).as_deref() == Some(b"inf") {
-        return (body.len() == 3).then(|| sign(f64::INFINITY));
-    }
-    if lower(3).as_deref() == Some(b"nan") {
-        return None;
-    }
-    let hexdig = |c: &u8| c.is_ascii_hexdigit();
-    let is_hex = lower(2).as_deref() == Some(b"0x")
-        && (body.get(2).is_some_and(hexdig)
-            || (body.get(2) == Some(&b'.') && body.get(3).is_some_and(hexdig)));
-    let (v, used, nonzero) = if is_hex {
-        parse_hex(&body[2..]).map(|(v, n, nz)| (v, n + 2, nz))?
-    } else {
-        parse_dec(body)?
-    };
-    if used != body.len() {
-        return None;
-    }
-    let v = sign(v);
-    if v.is_infinite() || v.is_nan() || (nonzero && (v == 0.0 || v.is_subnormal())) {
-        return None;
-    }
-    Some(v)
-}
-
-/// A decimal prefix: `(value, bytes used, mantissa had a non-zero digit)`; None when there is
-/// no digit at all (no conversion).
-fn parse_dec(s: &[u8]) -> Option<(f64, usize, bool)> {
-    let mut i = 0;
-    let mut digits = 0;
-    let mut nonzero = false;
-    while let Some(c) = s.get(i).filter(|c| c.is_ascii_digit()) {
-        nonzero |= *c != b'0';
-        digits += 1;
-        i += 1;
-    }
-    if s.get(i) == Some(&b'.') {
-        i += 1;
-        while let Some(c) = s.get(i).filter(|c| c.is_ascii_digit()) {
-            nonzero |= *c != b'0';
-            digits += 1;
-            i += 1;
-        }
-    }
-    if digits == 0 {
-        return None;
-    }
-    if matches!(s.get(i), Some(b'e' | b'E')) {
-        if let Some((_, k)) = float_exponent(s, i + 1, i64::MAX) {
-            i = k;
-        }
-    }
-    let text = std::str::from_utf8(&s[..i]).ok()?;
-    let v: f64 = text.parse().ok()?;
-    Some((v, i, nonzero))
-}
-
-/// A hexadecimal float after `0x`: `(value, bytes used, non-zero mantissa)`.
-pub(crate) fn parse_hex(s: &[u8]) -> Option<(f64, usize, bool)> {
-    let mut i = 0;
-    let mut v = 0.0f64;
-    let mut scale = 0i64;
-    let mut nonzero = false;
-    let val = |c: u8| char::from(c).to_digit(16);
-    while let Some(d) = s.get(i).and_then(|&c| val(c)) {
-        v = v * 16.0 + f64::from(d);
-        nonzero |= d != 0;
-        i += 1;
-    }
-    if s.get(i) == Some(&b'.') {
-        i += 1;
-        while let Some(d) = s.get(i).and_then(|&c| val(c)) {
-            v = v * 16.0 + f64::from(d);
-            nonzero |= d != 0;
-            scale -= 4;
-            i += 1;
-        }
-    }
-    if matches!(s.get(i), Some(b'p' | b'P')) {
-        if let Some((e, k)) = float_exponent(s, i + 1, 100_000) {
-            scale += e;
-            i = k;
-        }
-    }
-    let exp = i32::try_from(scale.clamp(-100_000, 100_000)).unwrap_or(0);
-    Some((v * 2f64.powi(exp), i, nonzero))
+    let r = cfloat::strtod(s);
+    let rest = if r.used == 0 { s } else { &s[r.used..] };
+    (rest.is_empty() && !r.erange && !r.value.is_nan()).then_some(r.value)
 }
 
 /// The source's elements in its native order (list order, member byte order, score order).
@@ -551,8 +444,20 @@ mod tests {
         ok("5.", 5.0);
         ok("-0", 0.0);
         ok("1\0abc", 1.0);
+        ok("0x1p-1070", 2f64.powi(-1070));
         for s in [
-            " 1 ", "1 ", "1e-320", "1e309", "nan", "1e", "0x", "abc", " ", "+", "-",
+            " 1 ",
+            "1 ",
+            "1e-320",
+            "1e309",
+            "nan",
+            "1e",
+            "0x",
+            "abc",
+            " ",
+            "+",
+            "-",
+            "0x1p-2000",
         ] {
             bad(s);
         }

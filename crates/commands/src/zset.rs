@@ -17,6 +17,7 @@ use strata_keyspace::{score_bits, score_from_bits, Coll, CollHeader, CollRead, K
 use strata_resp::Reply;
 
 use crate::args::{is, parse_i64, parse_i64_opt};
+use crate::cfloat;
 use crate::ctx::{with_txn, Ctx};
 use crate::error::{CmdError, CmdResult};
 use crate::glob::glob_match;
@@ -356,78 +357,15 @@ fn int(n: u64) -> Reply {
 // Float parsing (strtod's rules as Redis applies them)
 // ---------------------------------------------------------------------------------------------
 
-/// strtod over the whole of `s` (no leading space handling), including hex forms; None when
-/// something is left over. Returns the value and whether strtod would report ERANGE.
-fn strtod(s: &str) -> Option<(f64, bool)> {
-    let (neg, body) = match s.as_bytes().first() {
-        Some(b'-') => (true, &s[1..]),
-        Some(b'+') => (false, &s[1..]),
-        _ => (false, s),
-    };
-    let lower = body.to_ascii_lowercase();
-    let v = if lower == "inf" || lower == "infinity" {
-        return Some((
-            if neg {
-                f64::NEG_INFINITY
-            } else {
-                f64::INFINITY
-            },
-            false,
-        ));
-    } else if lower.starts_with("nan") {
-        f64::NAN
-    } else if let Some(hex) = lower.strip_prefix("0x") {
-        hex_float(hex)?
-    } else {
-        if !body
-            .bytes()
-            .all(|b| b.is_ascii_digit() || matches!(b, b'.' | b'e' | b'E' | b'+' | b'-'))
-        {
-            return None;
-        }
-        body.parse::<f64>().ok()?
-    };
-    let mantissa_nonzero = body
-        .split(['e', 'E', 'p', 'P'])
-        .next()
-        .is_some_and(|m| m.bytes().any(|b| (b'1'..=b'9').contains(&b)));
-    let erange = v.is_infinite() || (v == 0.0 && mantissa_nonzero && !lower.starts_with("0x"));
-    Some((if neg { -v } else { v }, erange))
-}
-
-/// A hex float body after `0x`: digits, optional fraction, optional binary exponent.
-fn hex_float(s: &str) -> Option<f64> {
-    let (m, exp) = match s.split_once('p') {
-        Some((m, e)) => (m, e.parse::<i32>().ok()?),
-        None => (s, 0),
-    };
-    let (int, frac) = m.split_once('.').unwrap_or((m, ""));
-    if int.is_empty() && frac.is_empty() {
-        return None;
-    }
-    let mut v = 0f64;
-    for c in int.chars() {
-        v = v * 16.0 + f64::from(c.to_digit(16)?);
-    }
-    let mut scale = 1.0 / 16.0;
-    for c in frac.chars() {
-        v += f64::from(c.to_digit(16)?) * scale;
-        scale /= 16.0;
-    }
-    Some(v * 2f64.powi(exp))
-}
-
 /// Redis's `getDoubleFromObject`: a whole, non-empty number, no leading space, no NaN, no
 /// overflow or underflow.
 fn parse_score_opt(b: &[u8]) -> Option<f64> {
-    let s = std::str::from_utf8(b).ok()?;
-    if s.is_empty() || s.starts_with(|c: char| c.is_ascii_whitespace()) {
+    if b.first().is_none_or(|&c| cfloat::is_c_space(c)) {
         return None;
     }
-    match strtod(s)? {
-        (v, false) if !v.is_nan() => Some(v),
-        _ => None,
-    }
+    let r = cfloat::strtod(b);
+    let out_of_range = r.erange && (r.value.is_infinite() || r.value == 0.0);
+    (r.used == b.len() && !r.value.is_nan() && !out_of_range).then_some(r.value)
 }
 
 /// A score argument (`ERR value is not a valid float`).
@@ -442,16 +380,14 @@ fn parse_bound(b: &[u8]) -> Option<(f64, bool)> {
         Some(b'(') => (true, &b[1..]),
         _ => (false, b),
     };
-    let s = std::str::from_utf8(rest).ok()?;
-    let s = s.trim_start_matches([' ', '\t', '\n', '\r', '\x0b', '\x0c']);
-    if s.is_empty() {
-        return Some((0.0, ex));
-    }
-    let (v, _) = strtod(s)?;
-    if v.is_nan() {
-        return None;
-    }
-    Some((v, ex))
+    // C's end pointer stays at the start when nothing converts: only "" reads as 0 then.
+    let r = cfloat::strtod(rest);
+    let whole = if r.used == 0 {
+        rest.is_empty()
+    } else {
+        r.used == rest.len()
+    };
+    (whole && !r.value.is_nan()).then_some((r.value, ex))
 }
 
 /// A score range `[min, max]` with exclusive ends.
@@ -1730,6 +1666,10 @@ mod tests {
         assert_eq!(parse_bound(b""), Some((0.0, false)));
         assert_eq!(parse_bound(b" 2"), Some((2.0, false)));
         assert_eq!(parse_bound(b"nan"), None);
+        assert_eq!(parse_bound(b"  "), None);
+        assert_eq!(parse_bound(b"0x1p-2000"), Some((0.0, false)));
+        assert_eq!(parse_score_opt(b"0x1p-2000"), None);
+        assert_eq!(parse_score_opt(b"1e-320"), Some(1e-320));
     }
 
     #[test]
