@@ -47,7 +47,17 @@ done
 
 WORK="$(mktemp -d)"
 PIDS=()
+STEP="start-up"
+FAILED=""
 cleanup() {
+    # A failed run still prints the rows it measured, and says where it stopped.
+    if [ -s "${RESULTS:-}" ] && [ -z "${REPORTED:-}" ]; then
+        report || true
+    fi
+    if [ -n "$FAILED" ]; then
+        echo
+        echo "- **Partial run**: it stopped during \"$STEP\" ($FAILED)."
+    fi
     for p in "${PIDS[@]:-}"; do
         [ -n "$p" ] && kill "$p" 2>/dev/null || true
     done
@@ -57,10 +67,11 @@ cleanup() {
     rm -rf "$WORK"
 }
 trap cleanup EXIT
+trap 'FAILED="exit status $? at line $LINENO: $BASH_COMMAND"; echo "[bench-compare] failed during $STEP: $FAILED" >&2' ERR
 RESULTS="$WORK/results.csv" # case,row,system,round,test,rps,p50,p99
 : > "$RESULTS"
 
-log() { echo "[bench-compare] $*" >&2; }
+log() { STEP="$*"; echo "[bench-compare] $*" >&2; }
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
 wait_up() { # wait_up PORT PID
@@ -209,28 +220,8 @@ PY
     stop "$rpid"
 }
 
-# ---- run --------------------------------------------------------------------------------------
-
-CPU=$(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo)
-echo "## Strata vs redis-server, side by side ($(date -u +%Y-%m-%d))"
-echo
-echo "- Machine: $(nproc) cores, ${CPU:-unknown CPU}, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(uname -sr)"
-echo "- Strata: $("$BIN" --version 2>/dev/null | head -1) ($(git rev-parse --short HEAD 2>/dev/null || echo unknown))"
-echo "- $(redis-server --version | cut -d' ' -f1-3), $(redis-benchmark --version)"
-echo "- Command: \`CASES=$CASES ROUNDS=$ROUNDS N=$N N16=$N16 HOT=$HOT HC_KEYS=$HC_KEYS HC_VALUE=$HC_VALUE HOTSET=$HOTSET bash scripts/bench-compare.sh\`"
-echo "- Each case alternates Strata and Redis, $ROUNDS runs each; the table shows the mean of the runs."
-echo
-
-for c in ${CASES//,/ }; do
-    case "$c" in
-        p1) case_suite p1 1 "$N" ;;
-        p16) case_suite p16 16 "$N16" ;;
-        always) case_suite always 1 "$N" always set ;;
-        hotcold) case_hotcold ;;
-        *) echo "unknown case $c (p1 p16 hotcold always)" >&2; exit 1 ;;
-    esac
-done
-
+# report: the Markdown table of every row measured so far.
+report() {
 python3 - "$RESULTS" "$N" "$N16" "$HC_KEYS" "$HC_VALUE" "$HOTSET" "$HOT" <<'PY'
 import sys
 from collections import OrderedDict
@@ -277,3 +268,29 @@ if tiered and allmem:
     t, m = mean([x[0] for x in tiered]), mean([x[0] for x in allmem])
     print(f"- hotcold: Strata tiered / Strata all in memory, GET ops/s: {t / m:.2f}")
 PY
+}
+
+# ---- run --------------------------------------------------------------------------------------
+
+CPU=$(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo)
+echo "## Strata vs redis-server, side by side ($(date -u +%Y-%m-%d))"
+echo
+echo "- Machine: $(nproc) cores, ${CPU:-unknown CPU}, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(uname -sr)"
+echo "- Strata: $("$BIN" --version 2>/dev/null | head -1) ($(git rev-parse --short HEAD 2>/dev/null || echo unknown))"
+echo "- $(redis-server --version | cut -d' ' -f1-3), $(redis-benchmark --version)"
+echo "- Command: \`CASES=$CASES ROUNDS=$ROUNDS N=$N N16=$N16 HOT=$HOT HC_KEYS=$HC_KEYS HC_VALUE=$HC_VALUE HOTSET=$HOTSET bash scripts/bench-compare.sh\`"
+echo "- Each case alternates Strata and Redis, $ROUNDS runs each; the table shows the mean of the runs."
+echo
+
+for c in ${CASES//,/ }; do
+    case "$c" in
+        p1) case_suite p1 1 "$N" ;;
+        p16) case_suite p16 16 "$N16" ;;
+        always) case_suite always 1 "$N" always set ;;
+        hotcold) case_hotcold ;;
+        *) echo "unknown case $c (p1 p16 hotcold always)" >&2; exit 1 ;;
+    esac
+done
+
+report
+REPORTED=1
