@@ -58,6 +58,40 @@ fn acknowledged_writes_survive_kill9_under_always() {
     );
 }
 
+/// The WAL is written to the OS once per reply batch, not per commit: a reply must still never
+/// leave before its write, so a process killed right after its last reply loses nothing.
+#[test]
+fn acknowledged_writes_survive_an_immediate_kill9_under_everysec_and_no() {
+    for policy in ["everysec", "no"] {
+        let mut s = Server::strata(&["--appendfsync", policy]);
+        let port = s.port;
+        let writers: Vec<_> = (0..4)
+            .map(|t| {
+                std::thread::spawn(move || {
+                    let mut c = crate::util::Raw::try_connect(port).expect("connect");
+                    for i in 0..300 {
+                        let k = format!("w{t}:{i}");
+                        assert_eq!(c.cmd(&["SET", &k, "v"]), b"+OK\r\n");
+                    }
+                })
+            })
+            .collect();
+        writers.into_iter().for_each(|h| h.join().expect("writer"));
+        // A pipeline: one reply batch for many writes.
+        let mut c = s.raw();
+        let batch: Vec<u8> = (0..200)
+            .flat_map(|i| crate::util::encode(&[b"SET", format!("p{i}").as_bytes(), b"v"]))
+            .collect();
+        c.send(&batch);
+        for _ in 0..200 {
+            assert_eq!(c.reply(), b"+OK\r\n", "{policy}");
+        }
+        s.kill9();
+        s.restart();
+        assert_eq!(s.raw().cmd(&["DBSIZE"]), b":1400\r\n", "{policy}");
+    }
+}
+
 #[test]
 fn everysec_loses_at_most_about_a_second() {
     let mut s = Server::strata(&["--appendfsync", "everysec"]);

@@ -73,7 +73,7 @@ pub(crate) struct Entry {
 /// The memory tier.
 pub struct HotTier {
     /// One map per physical database; the index is the physical db id.
-    maps: Vec<DashMap<Bytes, Entry>>,
+    maps: Vec<DashMap<Bytes, Entry, ahash::RandomState>>,
     /// Per map, the largest capacity seen since the tier last shrank it: what its tables hold.
     peaks: Vec<AtomicUsize>,
     /// Shards per map (dashmap's default count, set explicitly so that tables can be measured).
@@ -148,7 +148,7 @@ impl HotTier {
             .max(2);
         HotTier {
             maps: (0..dbs)
-                .map(|_| DashMap::with_shard_amount(shards))
+                .map(|_| DashMap::with_hasher_and_shard_amount(Default::default(), shards))
                 .collect(),
             peaks: (0..dbs).map(|_| AtomicUsize::new(0)).collect(),
             shards,

@@ -89,7 +89,9 @@ pub struct Keyspace {
     stripes: Box<[Mutex<()>]>,
     /// Held shared by every command, exclusively by FLUSHDB, FLUSHALL and SWAPDB.
     gate: RwLock<()>,
-    hasher: std::collections::hash_map::RandomState,
+    /// Keys come from clients: a keyed hash (random per process) keeps stripes and the memory
+    /// tier's shards balanced whatever keys they choose; aHash costs a fraction of SipHash.
+    hasher: ahash::RandomState,
     /// INFO counters.
     pub stats: KeyspaceStats,
     /// The data cap and its policy.

@@ -27,6 +27,9 @@ pub struct Txn<'a> {
     _locks: Vec<MutexGuard<'a, ()>>,
     pub(crate) batch: Batch<'a>,
     pending: Vec<Pending>,
+    /// Keys read but not written, with the state found: a command that reads a key and then
+    /// writes it (SET reads the previous record for the counters) goes to disk once, not twice.
+    reads: Vec<(u16, Bytes, Option<Record>)>,
     /// One clock reading per command, so a key cannot expire half-way through it.
     now: u64,
     expired: u64,
@@ -46,6 +49,7 @@ impl<'a> Txn<'a> {
             _locks: locks,
             batch: ks.storage.batch(),
             pending: Vec::new(),
+            reads: Vec::new(),
             now: crate::now_ms(),
             expired: 0,
             events: Vec::new(),
@@ -104,6 +108,10 @@ impl<'a> Txn<'a> {
         if let Some(state) = self.pending(phys, key) {
             return Ok(state.clone());
         }
+        if let Some((_, _, state)) = self.reads.iter().find(|r| r.0 == phys && r.1 == key) {
+            // Only live records and absences are remembered; an expired one became pending.
+            return Ok(state.clone());
+        }
         let stats = &self.ks.stats;
         let rec = match self.ks.hot.get(phys, key) {
             Some(rec) => {
@@ -119,11 +127,16 @@ impl<'a> Txn<'a> {
                         }
                         rec
                     }
-                    None => return Ok(None),
+                    None => {
+                        self.reads.push((phys, Bytes::copy_from_slice(key), None));
+                        return Ok(None);
+                    }
                 }
             }
         };
         if live(&rec, self.now) {
+            self.reads
+                .push((phys, Bytes::copy_from_slice(key), Some(rec.clone())));
             return Ok(Some(rec));
         }
         self.batch.delete(phys, key, prev_of(key, &rec));

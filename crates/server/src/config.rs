@@ -6,6 +6,7 @@
 //! keeps the two in step.
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use bytes::Bytes;
 use parking_lot::RwLock;
@@ -199,6 +200,8 @@ pub fn normalise(d: &Def, v: &str) -> Result<String, String> {
 /// The live configuration.
 pub struct Config {
     values: RwLock<Vec<String>>,
+    /// Bumped by every change, so hot paths can cache what they read (see [`Config::generation`]).
+    generation: AtomicU64,
     /// The file it was read from, for CONFIG REWRITE.
     file: Option<PathBuf>,
 }
@@ -224,6 +227,7 @@ impl Config {
             .collect();
         Config {
             values: RwLock::new(values),
+            generation: AtomicU64::new(0),
             file: None,
         }
     }
@@ -299,6 +303,7 @@ impl Config {
         }
         let v = normalise(d, &self.merged(i, d, value))?;
         self.values.write()[i] = v;
+        self.generation.fetch_add(1, Ordering::Release);
         Ok(())
     }
 
@@ -323,6 +328,7 @@ impl Config {
             staged.push((i, d.name, v));
         }
         let mut vals = self.values.write();
+        self.generation.fetch_add(1, Ordering::Release);
         Ok(staged
             .into_iter()
             .map(|(i, name, v)| {
@@ -344,6 +350,12 @@ impl Config {
             }
         }
         out
+    }
+
+    /// A number that changes whenever any value does: a reader that cached values at one
+    /// generation re-reads them when it sees another.
+    pub fn generation(&self) -> u64 {
+        self.generation.load(Ordering::Acquire)
     }
 
     /// The canonical value of a key.

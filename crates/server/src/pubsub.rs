@@ -69,11 +69,11 @@ impl Mailbox {
     }
 
     /// Moves the queued messages into `out` and charges them as being written until
-    /// [`Mailbox::written`].
-    pub fn take_into(&self, out: &mut BytesMut) {
+    /// [`Mailbox::written`]. Returns whether there was anything.
+    pub fn take_into(&self, out: &mut BytesMut) -> bool {
         let mut m = self.inner.lock();
         if m.buf.is_empty() {
-            return;
+            return false;
         }
         m.writing += m.buf.len();
         out.extend_from_slice(&m.buf);
@@ -81,6 +81,7 @@ impl Mailbox {
         if m.buf.capacity() > 64 * 1024 {
             m.buf = BytesMut::new();
         }
+        true
     }
 
     /// The connection finished writing what it took.

@@ -137,7 +137,9 @@ impl Storage {
         db_opts.create_if_missing(true);
         db_opts.create_missing_column_families(true);
         db_opts.set_max_background_jobs(opts.max_background_jobs);
-        db_opts.set_manual_wal_flush(false);
+        // Commits append to RocksDB's WAL buffer; `flush_wal_to` writes it out once per reply
+        // batch, so a pipeline of writes costs one write(2), not one per command.
+        db_opts.set_manual_wal_flush(true);
         db_opts.set_max_total_wal_size(256 << 20);
         db_opts.set_keep_log_file_num(4);
         let slot: gc::DbSlot = Arc::default();
@@ -154,15 +156,15 @@ impl Storage {
             .cf_handle(Cf::Stats.name())
             .ok_or(StorageError::Corrupt("no stats family"))?;
         for d in 0..n as u16 {
-            keys.push(AtomicI64::new(stats::parse_counter(
-                db.get_cf(stats, stats::keys_key(d))?.as_deref(),
-            )));
-            bytes.push(AtomicI64::new(stats::parse_counter(
-                db.get_cf(stats, stats::bytes_key(d))?.as_deref(),
-            )));
-            volatile.push(AtomicI64::new(stats::parse_counter(
-                db.get_cf(stats, stats::volatile_key(d))?.as_deref(),
-            )));
+            let mut lanes =
+                stats::parse_lanes(db.get_cf(stats, stats::counters_key(d))?.as_deref());
+            for (lane, key) in lanes.iter_mut().zip(stats::legacy_keys(d)) {
+                *lane += stats::parse_lanes(db.get_cf(stats, key)?.as_deref())[0];
+            }
+            let [k, b, v] = lanes;
+            keys.push(AtomicI64::new(k));
+            bytes.push(AtomicI64::new(b));
+            volatile.push(AtomicI64::new(v));
         }
         let mut map: Vec<u16> = match db.get_cf(stats, stats::DB_MAP_KEY)? {
             Some(raw) => raw
@@ -216,6 +218,9 @@ impl Storage {
                 };
                 if wal.policy() != FsyncPolicy::No {
                     storage.sync_now();
+                } else {
+                    // Writes nobody waits for (expiry, eviction) still reach the OS within a second.
+                    let _ = storage.flush_wal_to(storage.written_seq());
                 }
             })
             .ok();
@@ -229,8 +234,36 @@ impl Storage {
             return;
         }
         match self.db.flush_wal(true) {
-            Ok(()) => self.wal.mark_synced(target),
+            Ok(()) => {
+                self.wal.mark_flushed(target);
+                self.wal.mark_synced(target)
+            }
             Err(e) => self.fail(format!("WAL fsync failed: {e}")),
+        }
+    }
+
+    /// Whether every batch up to `seq` is already in the OS's hands.
+    pub fn wal_flushed(&self, seq: u64) -> bool {
+        seq <= self.wal.flushed()
+    }
+
+    /// Hands every batch up to `seq` to the OS (a `write(2)` of RocksDB's WAL buffer, no fsync),
+    /// so that it survives a crash of the process. Call before replying to a write: one call
+    /// covers every commit before it, from any connection.
+    pub fn flush_wal_to(&self, seq: u64) -> Result<()> {
+        if self.wal_flushed(seq) {
+            return Ok(());
+        }
+        let target = self.wal.written.load(Ordering::Acquire);
+        match self.db.flush_wal(false) {
+            Ok(()) => {
+                self.wal.mark_flushed(target);
+                Ok(())
+            }
+            Err(e) => {
+                self.fail(format!("WAL write failed: {e}"));
+                Err(e.into())
+            }
         }
     }
 
@@ -550,7 +583,7 @@ impl Storage {
     pub fn batch(&self) -> Batch<'_> {
         Batch {
             s: self,
-            wb: WriteBatch::default(),
+            wb: None,
             deltas: Vec::new(),
             clears: Vec::new(),
         }
@@ -577,7 +610,9 @@ impl Storage {
 /// A write batch with the counter changes it implies. Nothing is visible until `commit`.
 pub struct Batch<'a> {
     s: &'a Storage,
-    wb: WriteBatch,
+    /// Created on the first write: most transactions only read, and a RocksDB batch is a C++
+    /// allocation and free.
+    wb: Option<WriteBatch>,
     /// Counter deltas per physical db: `(db, [keys, bytes, volatile])`.
     deltas: Vec<(u16, [i64; 3])>,
     /// Physical dbs this batch empties: their counters are reset, not adjusted.
@@ -589,12 +624,12 @@ impl Batch<'_> {
     /// logical size. Keeps the ttl index and both counters in step.
     pub fn put(&mut self, phys: u16, key: &[u8], rec: &Record, size: u64, prev: Option<Prev>) {
         let s = self.s;
-        self.wb
+        self.wb()
             .put_cf(s.cf(Cf::Meta), meta_key(phys, key), rec.encode());
         let (old_size, was_volatile) = match prev {
             Some(p) => {
                 if p.expire_ms != 0 && (p.expire_ms != rec.expire_ms || p.size != size) {
-                    self.wb
+                    self.wb()
                         .delete_cf(s.cf(Cf::Ttl), ttl_key(phys, p.expire_ms, key));
                 }
                 (p.size as i64, p.expire_ms != 0)
@@ -603,7 +638,7 @@ impl Batch<'_> {
         };
         if rec.expire_ms != 0 && prev.is_none_or(|p| p.expire_ms != rec.expire_ms || p.size != size)
         {
-            self.wb.put_cf(
+            self.wb().put_cf(
                 s.cf(Cf::Ttl),
                 ttl_key(phys, rec.expire_ms, key),
                 size_value(size),
@@ -619,9 +654,9 @@ impl Batch<'_> {
     /// Removes `key`, whose current state is `prev`.
     pub fn delete(&mut self, phys: u16, key: &[u8], prev: Prev) {
         let s = self.s;
-        self.wb.delete_cf(s.cf(Cf::Meta), meta_key(phys, key));
+        self.wb().delete_cf(s.cf(Cf::Meta), meta_key(phys, key));
         if prev.expire_ms != 0 {
-            self.wb
+            self.wb()
                 .delete_cf(s.cf(Cf::Ttl), ttl_key(phys, prev.expire_ms, key));
         }
         self.count(
@@ -633,19 +668,22 @@ impl Batch<'_> {
     /// Writes one element record. The collection's metadata, written in the same batch, carries
     /// the counts.
     pub fn put_elem(&mut self, cf: Cf, key: &[u8], value: &[u8]) {
-        self.wb.put_cf(self.s.cf(cf), key, value);
+        let s = self.s;
+        self.wb().put_cf(s.cf(cf), key, value);
     }
 
     /// Removes one element record.
     pub fn delete_elem(&mut self, cf: Cf, key: &[u8]) {
-        self.wb.delete_cf(self.s.cf(cf), key);
+        let s = self.s;
+        self.wb().delete_cf(s.cf(cf), key);
     }
 
     /// Settles a ttl entry whose key the compaction filter already dropped: the entry goes and
     /// the counters lose the key it stood for.
     pub fn settle_orphan_ttl(&mut self, phys: u16, key: &[u8], expire_ms: u64, size: u64) {
-        self.wb
-            .delete_cf(self.s.cf(Cf::Ttl), ttl_key(phys, expire_ms, key));
+        let s = self.s;
+        self.wb()
+            .delete_cf(s.cf(Cf::Ttl), ttl_key(phys, expire_ms, key));
         self.count(phys, [-1, -(size as i64), -1]);
     }
 
@@ -654,15 +692,16 @@ impl Batch<'_> {
         let s = self.s;
         let (from, to) = (phys.to_be_bytes().to_vec(), db_end(phys));
         for cf in [Cf::Meta, Cf::Sub, Cf::Score, Cf::Ttl] {
-            self.wb.delete_range_cf(s.cf(cf), &from, &to);
+            self.wb().delete_range_cf(s.cf(cf), &from, &to);
         }
         let stats = s.cf(Cf::Stats);
-        for k in [
-            stats::keys_key(phys),
-            stats::bytes_key(phys),
-            stats::volatile_key(phys),
-        ] {
-            self.wb.put_cf(stats, k, 0i64.to_le_bytes());
+        self.wb().put_cf(
+            stats,
+            stats::counters_key(phys),
+            stats::encode_lanes([0; stats::LANES]),
+        );
+        for k in stats::legacy_keys(phys) {
+            self.wb().delete_cf(stats, k);
         }
         self.deltas.retain(|(d, _)| *d != phys);
         self.clears.push(phys);
@@ -675,18 +714,18 @@ impl Batch<'_> {
         }
     }
 
-    fn counters(s: &Storage, d: u16) -> [(&AtomicI64, [u8; 3]); 3] {
+    fn counters(s: &Storage, d: u16) -> [&AtomicI64; stats::LANES] {
         let i = d as usize;
-        [
-            (&s.keys[i], stats::keys_key(d)),
-            (&s.bytes[i], stats::bytes_key(d)),
-            (&s.volatile[i], stats::volatile_key(d)),
-        ]
+        [&s.keys[i], &s.bytes[i], &s.volatile[i]]
+    }
+
+    fn wb(&mut self) -> &mut WriteBatch {
+        self.wb.get_or_insert_with(WriteBatch::default)
     }
 
     /// Whether the batch writes nothing.
     pub fn is_empty(&self) -> bool {
-        self.wb.is_empty()
+        self.wb.as_ref().is_none_or(WriteBatch::is_empty)
     }
 
     /// Appends the batch (with its counter merges) to the WAL and memtables, then updates the
@@ -694,30 +733,30 @@ impl Batch<'_> {
     pub fn commit(mut self) -> Result<u64> {
         let s = self.s;
         s.check_writable()?;
-        if self.wb.is_empty() {
+        if self.is_empty() {
             return Ok(s.written_seq());
         }
         let stats = s.cf(Cf::Stats);
         self.deltas.retain(|(d, _)| (*d as usize) < s.keys.len());
-        for &(d, delta) in &self.deltas {
-            for ((_, key), x) in Self::counters(s, d).into_iter().zip(delta) {
-                if x != 0 {
-                    self.wb.merge_cf(stats, key, x.to_le_bytes());
-                }
+        let deltas = std::mem::take(&mut self.deltas);
+        for &(d, delta) in &deltas {
+            if delta != [0; stats::LANES] {
+                self.wb()
+                    .merge_cf(stats, stats::counters_key(d), stats::encode_lanes(delta));
             }
         }
-        let wb = std::mem::take(&mut self.wb);
+        let wb = self.wb.take().unwrap_or_default();
         if let Err(e) = s.db.write_opt(wb, &WriteOptions::default()) {
             s.fail(e.to_string());
             return Err(e.into());
         }
         for &d in &self.clears {
-            for (c, _) in Self::counters(s, d) {
+            for c in Self::counters(s, d) {
                 c.store(0, Ordering::Release);
             }
         }
-        for &(d, delta) in &self.deltas {
-            for ((c, _), x) in Self::counters(s, d).into_iter().zip(delta) {
+        for &(d, delta) in &deltas {
+            for (c, x) in Self::counters(s, d).into_iter().zip(delta) {
                 c.fetch_add(x, Ordering::AcqRel);
             }
         }
@@ -745,6 +784,12 @@ fn cf_options(cf: Cf, opts: &StorageOptions, cache: &Cache, db: &gc::DbSlot) -> 
     o.set_write_buffer_size(opts.write_buffer_bytes);
     o.set_compression_type(DBCompressionType::Lz4);
     o.set_bottommost_compression_type(DBCompressionType::Zstd);
+    if matches!(cf, Cf::Meta | Cf::Sub) {
+        // Point reads of absent keys (GET of a missing key, SET of a new one reading its previous
+        // state) otherwise walk the memtable skip list; a whole-key bloom answers most of them.
+        o.set_memtable_prefix_bloom_ratio(0.1);
+        o.set_memtable_whole_key_filtering(true);
+    }
     match cf {
         Cf::Stats => o.set_merge_operator_associative("strata.add", stats::add_merge),
         Cf::Meta => o.set_compaction_filter(

@@ -1,7 +1,9 @@
 //! The WAL sync policy (`appendfsync`) and group commit.
 //!
 //! # Mechanics
-//! Every commit appends its batch to the WAL without fsync and bumps `written`. One thread, the
+//! Every commit appends its batch to RocksDB's in-process WAL buffer and bumps `written`. Before a
+//! reply to a write goes out, the connection writes that buffer to the OS up to its sequence
+//! (`flushed`; one `write(2)` covers every commit before it). One thread, the
 //! syncer, fsyncs the WAL: under `always` as soon as anything is written but not yet synced, under
 //! `everysec` once a second. Each fsync covers every batch written before it started, so any
 //! number of waiting writers share one fsync (group commit). Waiters watch `synced`.
@@ -53,6 +55,8 @@ pub(crate) struct WalSync {
     policy: AtomicU8,
     /// Sequence of the last batch appended to the WAL.
     pub(crate) written: AtomicU64,
+    /// Sequence of the last batch known to be written out of RocksDB's WAL buffer to the OS.
+    flushed: AtomicU64,
     /// Sequence of the last batch known to be on stable storage.
     synced_tx: watch::Sender<u64>,
     /// Wakes the syncer early (a write under `always`, a policy change, shutdown).
@@ -67,6 +71,7 @@ impl WalSync {
         Arc::new(WalSync {
             policy: AtomicU8::new(policy as u8),
             written: AtomicU64::new(0),
+            flushed: AtomicU64::new(0),
             synced_tx: watch::channel(0).0,
             wake: Mutex::new(false),
             cv: Condvar::new(),
@@ -116,6 +121,14 @@ impl WalSync {
             self.cv.wait_for(&mut woken, timeout);
         }
         *woken = false;
+    }
+
+    pub(crate) fn flushed(&self) -> u64 {
+        self.flushed.load(Ordering::Acquire)
+    }
+
+    pub(crate) fn mark_flushed(&self, seq: u64) {
+        self.flushed.fetch_max(seq, Ordering::AcqRel);
     }
 
     pub(crate) fn mark_synced(&self, seq: u64) {

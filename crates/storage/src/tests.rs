@@ -157,3 +157,32 @@ fn always_policy_syncs_each_write() {
     assert!(!s.must_wait_for(seq));
     assert!(s.fsync_count() >= 1);
 }
+
+#[test]
+fn counters_of_the_one_key_per_counter_layout_are_added_in_and_cleared() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let s = open(dir.path());
+    put_str(&s, 0, b"a", b"xyz", 0, None);
+    // What an older data dir holds: one merge-summed key per counter.
+    let stats_cf = s.cf(Cf::Stats);
+    for (key, v) in stats::legacy_keys(0).into_iter().zip([5i64, 50, 2]) {
+        s.db.merge_cf(stats_cf, key, v.to_le_bytes())
+            .expect("merge");
+    }
+    drop(s);
+    let s = open(dir.path());
+    assert_eq!(
+        (s.key_count(0), s.data_bytes(0), s.volatile_count(0)),
+        (6, 54, 2)
+    );
+    let mut b = s.batch();
+    b.clear_db(0);
+    b.commit().expect("commit");
+    put_str(&s, 0, b"b", b"1", 0, None);
+    drop(s);
+    let s = open(dir.path());
+    assert_eq!(
+        (s.key_count(0), s.data_bytes(0), s.volatile_count(0)),
+        (1, 2, 0)
+    );
+}
