@@ -20,6 +20,7 @@
 #   HC_KEYS   keys loaded in the hotcold case (default 640000: x HC_VALUE = 10x HOT)
 #   HC_VALUE  value size of the hotcold case (default 1000)
 #   HOTSET    keys of the hot set (default HC_KEYS / 40)
+#   STRATA_ARGS   extra arguments for every Strata server, e.g. "--io-threads 2"
 #   SKIP_BUILD=1  use the existing release binary as is
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -88,7 +89,8 @@ wait_up() { # wait_up PORT PID
 start_strata() {
     PORT=$(free_port)
     mkdir -p "$2"
-    "$BIN" --bind 127.0.0.1 --port "$PORT" --dir "$2" --loglevel warning "${@:3}" \
+    # shellcheck disable=SC2086 # STRATA_ARGS is a list of words
+    "$BIN" --bind 127.0.0.1 --port "$PORT" --dir "$2" --loglevel warning ${STRATA_ARGS:-} "${@:3}" \
         > "$WORK/$1.log" 2>&1 &
     PID=$!
     PIDS+=("$PID")
@@ -278,7 +280,7 @@ echo
 echo "- Machine: $(nproc) cores, ${CPU:-unknown CPU}, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(uname -sr)"
 echo "- Strata: $("$BIN" --version 2>/dev/null | head -1) ($(git rev-parse --short HEAD 2>/dev/null || echo unknown))"
 echo "- $(redis-server --version | cut -d' ' -f1-3), $(redis-benchmark --version)"
-echo "- Command: \`CASES=$CASES ROUNDS=$ROUNDS N=$N N16=$N16 HOT=$HOT HC_KEYS=$HC_KEYS HC_VALUE=$HC_VALUE HOTSET=$HOTSET bash scripts/bench-compare.sh\`"
+echo "- Command: \`${STRATA_ARGS:+STRATA_ARGS=\"$STRATA_ARGS\" }CASES=$CASES ROUNDS=$ROUNDS N=$N N16=$N16 HOT=$HOT HC_KEYS=$HC_KEYS HC_VALUE=$HC_VALUE HOTSET=$HOTSET bash scripts/bench-compare.sh\`"
 echo "- Each case alternates Strata and Redis, $ROUNDS runs each; the table shows the mean of the runs."
 echo
 

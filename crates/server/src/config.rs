@@ -79,6 +79,7 @@ pub static DEFS: &[Def] = &[
     def("aclfile", "", Kind::Str, false),
     def("protected-mode", "yes", Kind::Bool, true),
     def("maxclients", "10000", Kind::Int(1, 1_000_000), true),
+    def("io-threads", "0", Kind::Int(0, 128), false),
     def("timeout", "0", Kind::Int(0, i32::MAX as i64), true),
     def("tcp-keepalive", "300", Kind::Int(0, i32::MAX as i64), true),
     def("appendfsync", "everysec", Kind::Enum(FSYNC), true),
