@@ -523,3 +523,41 @@ fn random_set_sequences_match_redis() {
         .collect();
     compare(&scripts);
 }
+
+/// Draining a set by SPOP pops every member exactly once; once the pops outnumber twice the
+/// members left, the set's range is compacted in the background (the deleted records would
+/// otherwise slow every later pop), and the members left are untouched by it.
+#[test]
+fn spop_drain_compacts_the_range_and_loses_nothing() {
+    let s = Server::strata(&[]);
+    let mut c = s.raw();
+    let all: BTreeSet<String> = (0..3000).map(|i| format!("m{i:05}")).collect();
+    for chunk in all.iter().collect::<Vec<_>>().chunks(500) {
+        let mut args = vec!["SADD", "s"];
+        args.extend(chunk.iter().map(|m| m.as_str()));
+        assert_eq!(c.cmd(&args), b":500\r\n");
+    }
+    let batch: Vec<u8> = (0..2500)
+        .flat_map(|_| crate::util::encode(&[b"SPOP", b"s"]))
+        .collect();
+    c.send(&batch);
+    let mut popped = BTreeSet::new();
+    for _ in 0..2500 {
+        let r = String::from_utf8(c.reply()).expect("utf8");
+        let m = r.lines().nth(1).expect("a member").to_string();
+        assert!(popped.insert(m), "popped twice");
+    }
+    assert!(
+        crate::tiering::info(&s, "tiering", "collection_compactions") >= 1,
+        "no compaction after 2500 pops of 3000"
+    );
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let mut cl = s.client(true);
+    let left = items(&compact(&cl.cmd(&["SMEMBERS", "s"])));
+    let left: BTreeSet<String> = left.into_iter().collect();
+    assert_eq!(left.len(), 500);
+    assert!(left.is_disjoint(&popped));
+    assert_eq!(left.union(&popped).cloned().collect::<BTreeSet<_>>(), all);
+    assert_eq!(cl.s(&["SPOP", "s", "1000"]).lines().count(), 1001);
+    assert_eq!(cl.cmd(&["EXISTS", "s"]), b":0\r\n");
+}

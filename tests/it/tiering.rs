@@ -5,7 +5,8 @@ use std::time::{Duration, Instant};
 
 use crate::util::{encode, Raw, Server};
 
-fn info(s: &Server, section: &str, field: &str) -> u64 {
+/// An integer INFO field.
+pub(crate) fn info(s: &Server, section: &str, field: &str) -> u64 {
     let raw = s.raw().cmd(&["INFO", section]);
     let text = String::from_utf8_lossy(&raw).into_owned();
     text.lines()

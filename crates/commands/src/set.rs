@@ -238,6 +238,7 @@ fn spop(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
             stage_rem(t, &mut c, m);
         }
         t.coll_save(&c)?;
+        t.note_pops(&c, picked.len() as u64);
         notify_set(t, db, &c, "spop");
         Ok(match count {
             Some(_) => bulks(picked),

@@ -80,6 +80,7 @@ pub(crate) fn zpop(
         remove_member(t, &mut c, m, *s);
     }
     t.coll_save(&c)?;
+    t.note_pops(&c, out.len() as u64);
     if !out.is_empty() {
         notify_zset(t, db, &c, if max { "zpopmax" } else { "zpopmin" });
     }

@@ -232,7 +232,11 @@ impl Txn<'_> {
     /// Prepares random draws from a collection (None when it is empty). It reads the first and
     /// the last [`SAMPLE_WALK`] elements to learn where keys differ and which byte values they
     /// use there, so that probes land among the elements rather than in the gaps between them.
+    /// A sampler learnt recently for the same collection is reused (see `hints`).
     pub fn elem_sampler(&self, c: &Coll) -> Result<Option<ElemSampler>> {
+        if let Some(s) = self.ks.hints.sampler(&c.prefix) {
+            return Ok(Some(s));
+        }
         let head = self.elems(c, None, None, false, SAMPLE_WALK)?;
         let Some(first) = head.first() else {
             return Ok(None);
@@ -256,10 +260,12 @@ impl Txn<'_> {
                 (lo.min(hi), hi)
             })
             .collect();
-        Ok(Some(ElemSampler {
+        let s = ElemSampler {
             prefix: first.0[..common].to_vec(),
             ranges,
-        }))
+        };
+        self.ks.hints.keep_sampler(&c.prefix, &s);
+        Ok(Some(s))
     }
 
     /// A random element in O(log n): a probe built byte by byte within the sampler's ranges, a
@@ -277,6 +283,21 @@ impl Txn<'_> {
         }
         let i = rand::random_range(0..window.len());
         Ok(Some(window.swap_remove(i)))
+    }
+
+    /// Records that a pop (SPOP, ZPOPMIN, ...) removed `popped` elements of `c` (its header
+    /// already counting them out), so that a drained collection's deleted records get compacted
+    /// away instead of slowing every later pop.
+    pub fn note_pops(&self, c: &Coll, popped: u64) {
+        if popped > 0 {
+            self.ks.hints.note(
+                &self.ks.storage,
+                &c.prefix,
+                elem_prefix_end(&c.prefix),
+                popped,
+                c.len(),
+            );
+        }
     }
 
     /// Stages `rec` (read from `src_key` in `src_db`) as the new value of `dst_key` in `dst_db`.

@@ -9,6 +9,7 @@ mod cap;
 mod coll;
 mod events;
 mod evict;
+mod hints;
 mod hot;
 mod ready;
 mod txn;
@@ -102,6 +103,8 @@ pub struct Keyspace {
     ready: Ready,
     /// Keyspace event flags and sink (`notify-keyspace-events`).
     events: Events,
+    /// Pop counts and samplers per collection (speed only).
+    hints: hints::Hints,
 }
 
 /// An exclusive hold on the whole keyspace.
@@ -142,7 +145,15 @@ impl Keyspace {
             evictor: EvictState::default(),
             ready: Ready::default(),
             events: Events::default(),
+            hints: hints::Hints::default(),
         })
+    }
+
+    /// Background compactions of drained collections' ranges (INFO `collection_compactions`).
+    pub fn collection_compactions(&self) -> u64 {
+        self.hints
+            .compactions
+            .load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// The storage underneath.

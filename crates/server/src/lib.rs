@@ -355,7 +355,9 @@ pub fn run(args: Vec<String>) -> i32 {
         }
     };
     let threads = match config.get_u64("io-threads") {
-        0 => std::thread::available_parallelism().map_or(1, |n| n.get() / 2).max(1),
+        0 => std::thread::available_parallelism()
+            .map_or(1, |n| n.get() / 2)
+            .max(1),
         n => n as usize,
     };
     let rt = match tokio::runtime::Builder::new_multi_thread()

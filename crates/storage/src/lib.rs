@@ -559,6 +559,18 @@ impl Storage {
         }
     }
 
+    /// Compacts the element records of one collection (`lo..hi` in both element families) down
+    /// to the bottom level, which drops its deleted records. Blocks for the compaction: call it
+    /// off the request path. Automatic compactions keep running meanwhile.
+    pub fn compact_elems(&self, lo: &[u8], hi: &[u8]) {
+        let mut o = rocksdb::CompactOptions::default();
+        o.set_exclusive_manual_compaction(false);
+        for cf in [Cf::Sub, Cf::Score] {
+            self.db
+                .compact_range_cf_opt(self.cf(cf), Some(lo), Some(hi), &o);
+        }
+    }
+
     /// A RocksDB integer property of a family, e.g. `rocksdb.estimate-num-keys`.
     pub fn property(&self, cf: Cf, name: &str) -> Option<u64> {
         self.db

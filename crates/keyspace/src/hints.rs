@@ -1,0 +1,115 @@
+//! Per-collection hints kept in memory only: dropping them changes speed, never a reply.
+//!
+//! # Pop churn
+//! A collection drained by pops (SPOP, ZPOPMIN, ...) leaves a deleted record per
+//! element, and every later iterator over the collection (the sampling behind SPOP, the ends of
+//! a sorted set) steps over them until a compaction drops them: draining a set of n members
+//! cost O(n) per pop near the end. The keyspace counts pops per collection and, once they
+//! outnumber twice its live elements, compacts just that collection's key range in the
+//! background, so a pop never steps over more than a few deleted records per live one.
+//!
+//! # Samplers
+//! Random picks (SPOP, SRANDMEMBER, HRANDFIELD) probe with an [`ElemSampler`] learnt from the
+//! collection's first and last elements: two iterator reads, one of them in reverse, cost more
+//! than the pick itself. A sampler is reused for [`SAMPLER_USES`] picks; a stale one only makes
+//! picks a little less uniform, as every probe still lands on a live element.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use parking_lot::Mutex;
+use strata_storage::Storage;
+
+use crate::ElemSampler;
+
+/// Picks served by one learnt sampler before it is learnt again.
+pub(crate) const SAMPLER_USES: u32 = 64;
+
+/// Pops a collection may take beyond twice its live length before its range is compacted.
+const SLACK: u64 = 1024;
+/// At most one compaction starts per this interval, so a queue-like workload cannot keep the
+/// disk busy with back-to-back compactions.
+const MIN_INTERVAL: Duration = Duration::from_secs(1);
+/// Collections tracked at once; beyond it the counts start over (they are only hints).
+const MAX_TRACKED: usize = 10_000;
+
+#[derive(Default)]
+pub(crate) struct Hints {
+    /// Element-key prefix (db, key, version) → pops since its last compaction.
+    pops: Mutex<HashMap<Vec<u8>, u64>>,
+    busy: Arc<AtomicBool>,
+    last: Mutex<Option<Instant>>,
+    /// Compactions started (INFO `collection_compactions`).
+    pub(crate) compactions: Arc<AtomicU64>,
+    /// Element-key prefix → sampler and the picks it may still serve.
+    samplers: Mutex<HashMap<Vec<u8>, (ElemSampler, u32)>>,
+}
+
+impl Hints {
+    /// Records `popped` elements removed from the collection whose element keys start with
+    /// `prefix` and that has `live` left; starts a compaction of its range when due.
+    pub(crate) fn note(
+        &self,
+        storage: &Arc<Storage>,
+        prefix: &[u8],
+        end: Vec<u8>,
+        popped: u64,
+        live: u64,
+    ) {
+        let due = {
+            let mut pops = self.pops.lock();
+            if pops.len() >= MAX_TRACKED && !pops.contains_key(prefix) {
+                pops.clear();
+            }
+            let n = pops.entry(prefix.to_vec()).or_default();
+            *n += popped;
+            *n >= live.saturating_mul(2).saturating_add(SLACK)
+        };
+        if !due || self.busy.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        {
+            let mut last = self.last.lock();
+            if last.is_some_and(|t| t.elapsed() < MIN_INTERVAL) {
+                self.busy.store(false, Ordering::Release);
+                return;
+            }
+            *last = Some(Instant::now());
+        }
+        self.pops.lock().remove(prefix);
+        self.compactions.fetch_add(1, Ordering::Relaxed);
+        let (storage, busy, lo) = (storage.clone(), self.busy.clone(), prefix.to_vec());
+        let spawned = std::thread::Builder::new()
+            .name("pop-compact".into())
+            .spawn(move || {
+                storage.compact_elems(&lo, &end);
+                busy.store(false, Ordering::Release);
+            });
+        if spawned.is_err() {
+            self.busy.store(false, Ordering::Release);
+        }
+    }
+
+    /// A sampler learnt for the collection at `prefix` that may serve one more pick.
+    pub(crate) fn sampler(&self, prefix: &[u8]) -> Option<ElemSampler> {
+        let mut m = self.samplers.lock();
+        let (s, left) = m.get_mut(prefix)?;
+        *left -= 1;
+        let s = s.clone();
+        if *left == 0 {
+            m.remove(prefix);
+        }
+        Some(s)
+    }
+
+    /// Keeps a freshly learnt sampler.
+    pub(crate) fn keep_sampler(&self, prefix: &[u8], s: &ElemSampler) {
+        let mut m = self.samplers.lock();
+        if m.len() >= MAX_TRACKED {
+            m.clear();
+        }
+        m.insert(prefix.to_vec(), (s.clone(), SAMPLER_USES));
+    }
+}
