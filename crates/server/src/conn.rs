@@ -323,6 +323,9 @@ async fn durable(storage: &strata_storage::Storage, seq: u64) -> Result<(), &'st
         return Ok(());
     }
     if storage.must_wait_for(seq) {
+        // As below: the other ready connections commit first, and one fsync covers them all.
+        tokio::task::yield_now().await;
+        storage.request_sync();
         let mut rx = storage.synced_watch();
         let _ = rx.wait_for(|s| *s >= seq).await;
         return Ok(());

@@ -331,6 +331,11 @@ impl Storage {
         self.wal.subscribe()
     }
 
+    /// Wakes the syncer for an fsync now (under `always`, by a writer about to wait for it).
+    pub fn request_sync(&self) {
+        self.wal.poke();
+    }
+
     /// Whether a writer whose batch got `seq` must wait for an fsync before replying.
     pub fn must_wait_for(&self, seq: u64) -> bool {
         self.wal.policy() == FsyncPolicy::Always && self.wal.synced() < seq

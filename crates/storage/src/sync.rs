@@ -92,13 +92,14 @@ impl WalSync {
         self.poke();
     }
 
-    /// Records a committed batch and returns its sequence.
+    /// Records a committed batch and returns its sequence. Does not wake the syncer: a writer
+    /// that waits for the fsync asks for it ([`Storage::request_sync`]) once it has let the
+    /// other ready connections commit too, so one fsync covers them all; the syncer's 100 ms
+    /// tick covers writes nobody waits for.
+    ///
+    /// [`Storage::request_sync`]: crate::Storage::request_sync
     pub(crate) fn note_write(&self) -> u64 {
-        let seq = self.written.fetch_add(1, Ordering::AcqRel) + 1;
-        if self.policy() == FsyncPolicy::Always {
-            self.poke();
-        }
-        seq
+        self.written.fetch_add(1, Ordering::AcqRel) + 1
     }
 
     pub(crate) fn poke(&self) {
