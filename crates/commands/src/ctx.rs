@@ -248,7 +248,7 @@ impl<'a> Ctx<'a> {
     /// Locks the keys the table says `args` carries, in the selected database.
     pub fn txn(&self, args: &[Bytes]) -> Txn<'a> {
         let db = self.session.db;
-        let keys: Vec<(usize, &[u8])> = self
+        let keys: smallvec::SmallVec<[(usize, &[u8]); 4]> = self
             .cmd
             .keys
             .of(args)

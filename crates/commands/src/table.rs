@@ -5,6 +5,7 @@ use std::collections::HashMap;
 use std::sync::OnceLock;
 
 use bytes::Bytes;
+use smallvec::SmallVec;
 
 use crate::ctx::Ctx;
 use crate::error::CmdResult;
@@ -113,9 +114,9 @@ impl Keys {
     };
 
     /// The key arguments of `args` (which includes the command name).
-    pub fn of<'a>(&self, args: &'a [Bytes]) -> Vec<&'a Bytes> {
+    pub fn of<'a>(&self, args: &'a [Bytes]) -> SmallVec<[&'a Bytes; 4]> {
         if self.first <= 0 || self.step <= 0 {
-            return Vec::new();
+            return SmallVec::new();
         }
         let n = args.len() as i32;
         let last = if self.last < 0 {
@@ -321,10 +322,14 @@ fn families() -> impl Iterator<Item = &'static CommandDef> {
 }
 
 /// The table, by lower-case name.
-pub fn table() -> &'static HashMap<&'static str, &'static CommandDef> {
-    static TABLE: OnceLock<HashMap<&'static str, &'static CommandDef>> = OnceLock::new();
+pub fn table() -> &'static CommandMap {
+    static TABLE: OnceLock<CommandMap> = OnceLock::new();
     TABLE.get_or_init(|| families().map(|c| (c.name, c)).collect())
 }
+
+/// The command table by name. The names are ours, not clients', so a fast unkeyed hash will do:
+/// every request looks its command up here.
+pub type CommandMap = HashMap<&'static str, &'static CommandDef, ahash::RandomState>;
 
 /// Looks a command up by its name as typed.
 pub fn lookup(name: &[u8]) -> Option<&'static CommandDef> {

@@ -698,7 +698,7 @@ impl Keyspace {
             .collect();
         order.sort_unstable();
         let mut locked = vec![false; run.len()];
-        let mut guards = Vec::with_capacity(order.len());
+        let mut guards = crate::Guards::with_capacity(order.len());
         let mut last: Option<(usize, bool)> = None;
         for (stripe, i) in order {
             let held = match last {

@@ -20,6 +20,7 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use parking_lot::{Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use smallvec::SmallVec;
 use strata_storage::{Prev, Storage};
 
 pub use cap::{CapOutcome, CapState, EvictionPolicy, OverCap};
@@ -33,6 +34,10 @@ pub use strata_storage::{
     LIST_MID,
 };
 pub use txn::Txn;
+
+/// The stripe locks a transaction holds: inline for the few keys most commands name, so that
+/// taking them allocates nothing.
+pub(crate) type Guards<'a> = SmallVec<[MutexGuard<'a, ()>; 4]>;
 
 /// Number of lock stripes. Keys hash to stripes; a command locks its stripes in ascending order,
 /// so two multi-key commands can never deadlock.
@@ -192,16 +197,16 @@ impl Keyspace {
     /// nothing; the commands check the index first.
     pub fn txn<'a>(&'a self, keys: &[(usize, &[u8])]) -> Txn<'a> {
         if self.is_isolated() {
-            return Txn::new(self, None, Vec::new());
+            return Txn::new(self, None, Guards::new());
         }
         let gate = self.gate.read();
-        let mut idx: Vec<usize> = keys
+        let mut idx: SmallVec<[usize; 4]> = keys
             .iter()
             .filter_map(|&(db, k)| self.storage.phys(db).map(|p| self.stripe(p, k)))
             .collect();
         idx.sort_unstable();
         idx.dedup();
-        let guards: Vec<MutexGuard<'a, ()>> = idx.iter().map(|&i| self.stripes[i].lock()).collect();
+        let guards: Guards<'a> = idx.iter().map(|&i| self.stripes[i].lock()).collect();
         Txn::new(self, Some(gate), guards)
     }
 

@@ -3,11 +3,10 @@
 use std::sync::atomic::Ordering;
 
 use bytes::Bytes;
-use parking_lot::MutexGuard;
 use strata_storage::{Batch, Record};
 
 use crate::events::{class, Queued};
-use crate::{live, logical_size, prev_of, Gate, Keyspace, Result};
+use crate::{live, logical_size, prev_of, Gate, Guards, Keyspace, Result};
 
 /// The latest state of a key this transaction wrote (None: deleted).
 struct Pending {
@@ -24,7 +23,7 @@ struct Pending {
 pub struct Txn<'a> {
     pub(crate) ks: &'a Keyspace,
     _gate: Option<Gate<'a>>,
-    _locks: Vec<MutexGuard<'a, ()>>,
+    _locks: Guards<'a>,
     pub(crate) batch: Batch<'a>,
     pending: Vec<Pending>,
     /// Keys read but not written, with the state found: a command that reads a key and then
@@ -41,7 +40,7 @@ impl<'a> Txn<'a> {
     pub(crate) fn new(
         ks: &'a Keyspace,
         gate: impl Into<Option<Gate<'a>>>,
-        locks: Vec<MutexGuard<'a, ()>>,
+        locks: Guards<'a>,
     ) -> Txn<'a> {
         Txn {
             ks,

@@ -70,7 +70,8 @@ pub struct Client {
 /// All clients.
 #[derive(Default)]
 pub struct Clients {
-    map: DashMap<u64, Arc<Client>>,
+    /// Looked up on every command (client bookkeeping): aHash, not SipHash.
+    map: DashMap<u64, Arc<Client>, ahash::RandomState>,
     next_id: AtomicU64,
 }
 

@@ -132,7 +132,8 @@ pub(crate) struct Before {
 
 /// Server-wide observability state.
 pub struct Observe {
-    cmds: DashMap<&'static str, Arc<CmdStat>>,
+    /// Keyed by our own command names: aHash, not SipHash, on this per-command path.
+    cmds: DashMap<&'static str, Arc<CmdStat>, ahash::RandomState>,
     errors: Mutex<BTreeMap<String, u64>>,
     slowlog: Mutex<SlowLog>,
     latency: Mutex<BTreeMap<&'static str, LatencyEvent>>,
@@ -149,7 +150,7 @@ pub struct Observe {
 impl Default for Observe {
     fn default() -> Self {
         Observe {
-            cmds: DashMap::new(),
+            cmds: DashMap::default(),
             errors: Mutex::new(BTreeMap::new()),
             slowlog: Mutex::new(SlowLog::default()),
             latency: Mutex::new(BTreeMap::new()),
