@@ -97,7 +97,7 @@ impl Coll {
 
 /// The first key past every key that starts with `prefix` (the version is its last 8 bytes,
 /// and versions never reach `u64::MAX`).
-fn elem_prefix_end(prefix: &[u8]) -> Vec<u8> {
+pub(crate) fn elem_prefix_end(prefix: &[u8]) -> Vec<u8> {
     let mut end = prefix.to_vec();
     for b in end.iter_mut().rev() {
         if *b == 0xff {
@@ -290,13 +290,9 @@ impl Txn<'_> {
     /// away instead of slowing every later pop.
     pub fn note_pops(&self, c: &Coll, popped: u64) {
         if popped > 0 {
-            self.ks.hints.note(
-                &self.ks.storage,
-                &c.prefix,
-                elem_prefix_end(&c.prefix),
-                popped,
-                c.len(),
-            );
+            self.ks
+                .hints
+                .note(&self.ks.storage, &c.prefix, popped, c.len());
         }
     }
 

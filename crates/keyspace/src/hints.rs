@@ -50,14 +50,7 @@ pub(crate) struct Hints {
 impl Hints {
     /// Records `popped` elements removed from the collection whose element keys start with
     /// `prefix` and that has `live` left; starts a compaction of its range when due.
-    pub(crate) fn note(
-        &self,
-        storage: &Arc<Storage>,
-        prefix: &[u8],
-        end: Vec<u8>,
-        popped: u64,
-        live: u64,
-    ) {
+    pub(crate) fn note(&self, storage: &Arc<Storage>, prefix: &[u8], popped: u64, live: u64) {
         let due = {
             let mut pops = self.pops.lock();
             if pops.len() >= MAX_TRACKED && !pops.contains_key(prefix) {
@@ -80,7 +73,8 @@ impl Hints {
         }
         self.pops.lock().remove(prefix);
         self.compactions.fetch_add(1, Ordering::Relaxed);
-        let (storage, busy, lo) = (storage.clone(), self.busy.clone(), prefix.to_vec());
+        let (storage, busy) = (storage.clone(), self.busy.clone());
+        let (lo, end) = (prefix.to_vec(), crate::coll::elem_prefix_end(prefix));
         let spawned = std::thread::Builder::new()
             .name("pop-compact".into())
             .spawn(move || {

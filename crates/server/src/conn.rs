@@ -3,8 +3,8 @@
 //! # Mechanics
 //! Read what the socket has, decode every complete request in the buffer, run them in order
 //! into one output buffer, then, if any of them wrote, write the WAL buffer out once (or under
-//! `appendfsync always` wait once for the group fsync), then send all the replies in one write. A protocol error is answered and closes the
-//! connection, as in Redis.
+//! `appendfsync always` wait once for the group fsync), then send all the replies in one write.
+//! A protocol error is answered and closes the connection, as in Redis.
 //!
 //! A blocking command (BLPOP...) that finds nothing sets `Session::block`: the replies before it
 //! are sent, the connection waits in [`wait_blocked`] (requests that arrive meanwhile stay
@@ -62,6 +62,9 @@ impl Settings {
         true
     }
 }
+
+/// Why a connection closes when the WAL could not be written: its replies are withheld.
+const WAL_FAILED: &str = "WAL write failed: reply withheld";
 
 /// Serves one connection until it closes, is killed, or the server shuts down.
 pub(crate) async fn handle(
@@ -274,7 +277,7 @@ async fn serve(
             // is in the WAL, as Redis writes its AOF before any client's output.
             let storage = ks.storage();
             if storage.flush_wal_to(storage.written_seq()).is_err() {
-                return "WAL write failed: reply withheld";
+                return WAL_FAILED;
             }
         }
         if !out.is_empty() {
@@ -319,26 +322,20 @@ async fn serve(
 /// go out: in the OS's hands (one WAL write for the whole reply batch), and under `always` on
 /// stable storage (one group fsync). A failed WAL write closes the connection unanswered.
 async fn durable(storage: &strata_storage::Storage, seq: u64) -> Result<(), &'static str> {
-    if seq == 0 {
+    if seq == 0 || (!storage.must_wait_for(seq) && storage.wal_flushed(seq)) {
         return Ok(());
     }
+    // Let the other connections ready on this worker run their commands first: the one WAL
+    // write (or fsync) below then covers theirs too, as Redis writes its AOF buffer once per
+    // turn of its event loop rather than once per client.
+    tokio::task::yield_now().await;
     if storage.must_wait_for(seq) {
-        // As below: the other ready connections commit first, and one fsync covers them all.
-        tokio::task::yield_now().await;
         storage.request_sync();
         let mut rx = storage.synced_watch();
         let _ = rx.wait_for(|s| *s >= seq).await;
         return Ok(());
     }
-    if !storage.wal_flushed(seq) {
-        // Let the other connections ready on this worker run their commands first: the one WAL
-        // write below then covers theirs too, as Redis writes its AOF buffer once per turn of
-        // its event loop rather than once per client.
-        tokio::task::yield_now().await;
-    }
-    storage
-        .flush_wal_to(seq)
-        .map_err(|_| "WAL write failed: reply withheld")
+    storage.flush_wal_to(seq).map_err(|_| WAL_FAILED)
 }
 
 /// Waits while a blocking command has nothing to take: until one of its keys changes and a

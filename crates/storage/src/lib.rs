@@ -639,7 +639,7 @@ pub struct Batch<'a> {
     /// allocation and free.
     wb: Option<WriteBatch>,
     /// Counter deltas per physical db: `(db, [keys, bytes, volatile])`.
-    deltas: Vec<(u16, [i64; 3])>,
+    deltas: Vec<(u16, [i64; stats::LANES])>,
     /// Physical dbs this batch empties: their counters are reset, not adjusted.
     clears: Vec<u16>,
 }
@@ -732,7 +732,7 @@ impl Batch<'_> {
         self.clears.push(phys);
     }
 
-    fn count(&mut self, phys: u16, delta: [i64; 3]) {
+    fn count(&mut self, phys: u16, delta: [i64; stats::LANES]) {
         match self.deltas.iter_mut().find(|(d, _)| *d == phys) {
             Some((_, acc)) => acc.iter_mut().zip(delta).for_each(|(a, x)| *a += x),
             None => self.deltas.push((phys, delta)),

@@ -3,10 +3,11 @@
 //! # Mechanics
 //! Every commit appends its batch to RocksDB's in-process WAL buffer and bumps `written`. Before a
 //! reply to a write goes out, the connection writes that buffer to the OS up to its sequence
-//! (`flushed`; one `write(2)` covers every commit before it). One thread, the
-//! syncer, fsyncs the WAL: under `always` as soon as anything is written but not yet synced, under
-//! `everysec` once a second. Each fsync covers every batch written before it started, so any
-//! number of waiting writers share one fsync (group commit). Waiters watch `synced`.
+//! (`flushed`; one `write(2)` covers every commit before it). One thread, the syncer, fsyncs the
+//! WAL: under `always` when a writer about to wait asks for it (and every 100 ms for writes
+//! nobody waits for), under `everysec` once a second. Each fsync covers every batch written
+//! before it started, so any number of waiting writers share one fsync (group commit). Waiters
+//! watch `synced`.
 
 use std::str::FromStr;
 use std::sync::atomic::{AtomicU64, AtomicU8, Ordering};
@@ -59,7 +60,7 @@ pub(crate) struct WalSync {
     flushed: AtomicU64,
     /// Sequence of the last batch known to be on stable storage.
     synced_tx: watch::Sender<u64>,
-    /// Wakes the syncer early (a write under `always`, a policy change, shutdown).
+    /// Wakes the syncer early (a writer waiting under `always`, a policy change, shutdown).
     wake: Mutex<bool>,
     cv: Condvar,
     /// fsyncs performed, for INFO.
