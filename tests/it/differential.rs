@@ -355,3 +355,62 @@ fn random_sequences_match_redis() {
         .collect();
     compare(&scripts);
 }
+
+/// The same random scripts sent as pipelines (every command in one write): grouped commands
+/// share a storage commit, so later commands must see earlier ones' writes, an error must not
+/// undo its neighbours, and the commands that are not grouped must split the run cleanly.
+/// Cold: the memory tier is dropped before each pipeline, so reads inside it go to disk.
+#[test]
+fn random_pipelines_match_redis() {
+    assert!(
+        have_redis(),
+        "redis-server is not installed: apt-get install -y redis-server"
+    );
+    let mut rng = StdRng::seed_from_u64(0x0919_e11e);
+    let scripts: Vec<Vec<Vec<String>>> = (0..40)
+        .map(|_| (0..80).map(|_| random_command(&mut rng)).collect())
+        .collect();
+    let redis = Server::redis();
+    let strata = Server::strata(&[]);
+    let mut r = redis.raw();
+    let mut s = strata.raw();
+    let mut admin = strata.raw();
+    let pipeline = |c: &mut crate::util::Raw, script: &[Vec<String>]| -> Vec<String> {
+        let mut buf = Vec::new();
+        for cmd in script {
+            let args: Vec<&[u8]> = cmd.iter().map(|a| a.as_bytes()).collect();
+            buf.extend(crate::util::encode(&args));
+        }
+        c.send(&buf);
+        script
+            .iter()
+            .map(|_| String::from_utf8_lossy(&c.reply()).into_owned())
+            .collect()
+    };
+    for (n, script) in scripts.iter().enumerate() {
+        for cold in [false, true] {
+            for c in [&mut r, &mut s] {
+                assert_eq!(c.cmd(&["FLUSHALL"]), b"+OK\r\n");
+            }
+            // The first half prepares state; the second runs over it, cold or warm.
+            let (setup, body) = script.split_at(script.len() / 2);
+            assert_eq!(
+                pipeline(&mut s, setup),
+                pipeline(&mut r, setup),
+                "script {n} setup"
+            );
+            if cold {
+                assert_eq!(admin.cmd(&["TIER", "DROP"]).first(), Some(&b':'));
+            }
+            let (got, want) = (pipeline(&mut s, body), pipeline(&mut r, body));
+            for (i, (g, w)) in got.iter().zip(&want).enumerate() {
+                assert_eq!(
+                    g, w,
+                    "script {n} step {i} (cold: {cold}): {:?}\nbody: {body:?}",
+                    body[i]
+                );
+            }
+            assert_eq!(s.cmd(&["DBSIZE"]), r.cmd(&["DBSIZE"]), "script {n}");
+        }
+    }
+}

@@ -14,6 +14,7 @@ mod introspection;
 mod list;
 mod notify;
 mod observe;
+mod pipeline;
 mod protocol;
 mod pubsub;
 mod set;

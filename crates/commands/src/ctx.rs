@@ -3,7 +3,7 @@
 use std::time::Instant;
 
 use bytes::Bytes;
-use strata_keyspace::{Keyspace, Txn};
+use strata_keyspace::{Group, Keyspace, Txn};
 
 use crate::error::CmdError;
 use crate::table::CommandDef;
@@ -237,6 +237,10 @@ pub struct Ctx<'a> {
     /// Highest storage sequence this client wrote; the server waits for it under
     /// `appendfsync always` before flushing replies.
     pub write_seq: u64,
+    /// The open pipeline group (`crate::group`), when the command may join it.
+    pub(crate) group: Option<Group<'a>>,
+    /// Why committing the group failed, if it did: the members' replies are then void.
+    pub(crate) group_failed: Option<strata_keyspace::StorageError>,
 }
 
 impl<'a> Ctx<'a> {
@@ -245,8 +249,10 @@ impl<'a> Ctx<'a> {
         self.session.db
     }
 
-    /// Locks the keys the table says `args` carries, in the selected database.
-    pub fn txn(&self, args: &[Bytes]) -> Txn<'a> {
+    /// Locks the keys the table says `args` carries, in the selected database. A grouped
+    /// command joins its group; if it cannot take its locks without waiting, the group is
+    /// committed first and the command locks as usual.
+    pub fn txn(&mut self, args: &[Bytes]) -> Txn<'a> {
         let db = self.session.db;
         let keys: smallvec::SmallVec<[(usize, &[u8]); 4]> = self
             .cmd
@@ -255,7 +261,24 @@ impl<'a> Ctx<'a> {
             .into_iter()
             .map(|k| (db, &k[..]))
             .collect();
-        self.ks.txn(&keys)
+        let ks = self.ks;
+        if let Some(g) = self.group.as_mut() {
+            if let Some(t) = ks.txn_in(g, &keys) {
+                return t;
+            }
+            self.commit_group();
+        }
+        ks.txn(&keys)
+    }
+
+    /// Writes what the group holds and releases its locks.
+    pub(crate) fn commit_group(&mut self) {
+        if let Some(g) = self.group.as_mut() {
+            match g.commit() {
+                Ok(seq) => self.write_seq = self.write_seq.max(seq),
+                Err(e) => self.group_failed = Some(e),
+            }
+        }
     }
 
     /// Runs `f` in `t` and commits it. The commit also happens when `f` fails with a reply
@@ -275,8 +298,15 @@ impl<'a> Ctx<'a> {
         out
     }
 
-    /// Commits a transaction and remembers its sequence for the durability wait.
-    pub fn commit(&mut self, t: Txn<'_>) -> Result<(), CmdError> {
+    /// Commits a transaction and remembers its sequence for the durability wait. A group
+    /// member's work goes to its group, which commits later.
+    pub fn commit(&mut self, t: Txn<'a>) -> Result<(), CmdError> {
+        if t.is_grouped() {
+            if let Some(g) = self.group.as_mut() {
+                g.absorb(t);
+                return Ok(());
+            }
+        }
         let seq = t.commit()?;
         self.write_seq = self.write_seq.max(seq);
         Ok(())

@@ -12,6 +12,7 @@ mod connection;
 mod ctx;
 pub mod error;
 pub mod glob;
+mod group;
 mod hash;
 mod keys;
 mod list;
@@ -35,6 +36,7 @@ pub use acl::{load_file as acl_load_file, save_file as acl_save_file};
 pub use connection::REDIS_VERSION;
 pub use ctx::{Block, Ctx, Host, KillFilter, Session, SubKind};
 pub use error::{CmdError, CmdResult};
+pub use group::{execute_group, groupable, RunResult};
 pub use table::{flags, lookup, CommandDef};
 
 /// Redis's reply to an unknown command: the name and up to the first arguments, quoted.
@@ -110,33 +112,41 @@ pub fn execute_resolved(
             return (e.reply(), 0);
         }
     };
-    // EXEC's queued commands were checked when queued (and EXEC checks the cap once).
-    if def.has(flags::DENYOOM) && !session.multi.executing {
-        // What the command may add at most: its arguments, the keys and values it writes.
-        let growth: u64 = args[1..].iter().map(|a| a.len() as u64).sum();
-        if ks.check_cap(growth).is_err() {
-            transaction::flag(session);
-            return (CmdError::Oom.reply(), 0);
-        }
-    }
-    if let Some(r) = transaction::intercept(ks, session, def, args) {
-        host.client_update(session, def.name);
-        return (r, 0);
-    }
     let mut ctx = Ctx {
         ks,
         session,
         host,
         cmd: def,
         write_seq: 0,
+        group: None,
+        group_failed: None,
     };
-    let reply = match (def.handler)(&mut ctx, args) {
+    let reply = run(&mut ctx, args, def);
+    (reply, ctx.write_seq)
+}
+
+/// Runs a resolved command in `ctx`: the data-cap check, MULTI's queueing, then its handler.
+pub(crate) fn run(ctx: &mut Ctx<'_>, args: &[Bytes], def: &'static CommandDef) -> Reply {
+    ctx.cmd = def;
+    // EXEC's queued commands were checked when queued (and EXEC checks the cap once).
+    if def.has(flags::DENYOOM) && !ctx.session.multi.executing {
+        // What the command may add at most: its arguments, the keys and values it writes.
+        let growth: u64 = args[1..].iter().map(|a| a.len() as u64).sum();
+        if ctx.ks.check_cap(growth).is_err() {
+            transaction::flag(ctx.session);
+            return CmdError::Oom.reply();
+        }
+    }
+    if let Some(r) = transaction::intercept(ctx.ks, ctx.session, def, args) {
+        ctx.host.client_update(ctx.session, def.name);
+        return r;
+    }
+    let reply = match (def.handler)(ctx, args) {
         Ok(r) => r,
         Err(e) => e.reply(),
     };
-    let seq = ctx.write_seq;
-    host.client_update(ctx.session, def.name);
-    (reply, seq)
+    ctx.host.client_update(ctx.session, def.name);
+    reply
 }
 
 /// Handler of container commands: finds the subcommand and checks its arity.

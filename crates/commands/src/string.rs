@@ -994,28 +994,28 @@ const PAIRS: Keys = Keys {
 };
 /// The STRING family's rows of the command table.
 pub static COMMANDS: &[CommandDef] = &[
-    cmd("get", 2, READONLY | FAST, Keys::ONE, "string", "1.0.0", "Returns the string value of a key.", get),
-    cmd("set", -3, WRITE | DENYOOM, Keys::ONE, "string", "1.0.0", "Sets the string value of a key, ignoring its type. The key is created if it doesn't exist.", set),
-    cmd("setnx", 3, WRITE | DENYOOM | FAST, Keys::ONE, "string", "1.0.0", "Set the string value of a key only when the key doesn't exist.", setnx),
-    cmd("setex", 4, WRITE | DENYOOM, Keys::ONE, "string", "2.0.0", "Sets the string value and expiration time of a key. Creates the key if it doesn't exist.", setex),
-    cmd("psetex", 4, WRITE | DENYOOM, Keys::ONE, "string", "2.6.0", "Sets both string value and expiration time in milliseconds of a key. The key is created if it doesn't exist.", psetex),
-    cmd("getset", 3, WRITE | DENYOOM | FAST, Keys::ONE, "string", "1.0.0", "Returns the previous string value of a key after setting it to a new value.", getset),
-    cmd("getdel", 2, WRITE | FAST, Keys::ONE, "string", "6.2.0", "Returns the string value of a key after deleting the key.", getdel),
-    cmd("getex", -2, WRITE | FAST, Keys::ONE, "string", "6.2.0", "Returns the string value of a key after setting its expiration time.", getex),
-    cmd("mget", -2, READONLY | FAST, Keys::ALL, "string", "1.0.0", "Atomically returns the string values of one or more keys.", mget),
-    cmd("mset", -3, WRITE | DENYOOM, PAIRS, "string", "1.0.1", "Atomically creates or modifies the string values of one or more keys.", mset),
-    cmd("msetnx", -3, WRITE | DENYOOM, PAIRS, "string", "1.0.1", "Atomically modifies the string values of one or more keys only when all keys don't exist.", msetnx),
-    cmd("append", 3, WRITE | DENYOOM | FAST, Keys::ONE, "string", "2.0.0", "Appends a string to the value of a key. Creates the key if it doesn't exist.", append),
-    cmd("strlen", 2, READONLY | FAST, Keys::ONE, "string", "2.2.0", "Returns the length of a string value.", strlen),
-    cmd("getrange", 4, READONLY, Keys::ONE, "string", "2.4.0", "Returns a substring of the string stored at a key.", getrange),
-    cmd("substr", 4, READONLY, Keys::ONE, "string", "1.0.0", "Returns a substring from a string value.", getrange),
-    cmd("setrange", 4, WRITE | DENYOOM, Keys::ONE, "string", "2.2.0", "Overwrites a part of a string value with another by an offset. Creates the key if it doesn't exist.", setrange),
-    cmd("incr", 2, WRITE | DENYOOM | FAST, Keys::ONE, "string", "1.0.0", "Increments the integer value of a key by one. Uses 0 as initial value if the key doesn't exist.", incr),
-    cmd("decr", 2, WRITE | DENYOOM | FAST, Keys::ONE, "string", "1.0.0", "Decrements the integer value of a key by one. Uses 0 as initial value if the key doesn't exist.", decr),
-    cmd("incrby", 3, WRITE | DENYOOM | FAST, Keys::ONE, "string", "1.0.0", "Increments the integer value of a key by a number. Uses 0 as initial value if the key doesn't exist.", incrby),
-    cmd("decrby", 3, WRITE | DENYOOM | FAST, Keys::ONE, "string", "1.0.0", "Decrements a number from the integer value of a key. Uses 0 as initial value if the key doesn't exist.", decrby),
-    cmd("incrbyfloat", 3, WRITE | DENYOOM | FAST, Keys::ONE, "string", "2.6.0", "Increment the floating point value of a key by a number. Uses 0 as initial value if the key doesn't exist.", incrbyfloat),
-    cmd("lcs", -3, READONLY, Keys::TWO, "string", "7.0.0", "Finds the longest common substring.", lcs),
+    cmd("get", 2, READONLY | FAST | GROUP, Keys::ONE, "string", "1.0.0", "Returns the string value of a key.", get),
+    cmd("set", -3, WRITE | DENYOOM | GROUP, Keys::ONE, "string", "1.0.0", "Sets the string value of a key, ignoring its type. The key is created if it doesn't exist.", set),
+    cmd("setnx", 3, WRITE | DENYOOM | FAST | GROUP, Keys::ONE, "string", "1.0.0", "Set the string value of a key only when the key doesn't exist.", setnx),
+    cmd("setex", 4, WRITE | DENYOOM | GROUP, Keys::ONE, "string", "2.0.0", "Sets the string value and expiration time of a key. Creates the key if it doesn't exist.", setex),
+    cmd("psetex", 4, WRITE | DENYOOM | GROUP, Keys::ONE, "string", "2.6.0", "Sets both string value and expiration time in milliseconds of a key. The key is created if it doesn't exist.", psetex),
+    cmd("getset", 3, WRITE | DENYOOM | FAST | GROUP, Keys::ONE, "string", "1.0.0", "Returns the previous string value of a key after setting it to a new value.", getset),
+    cmd("getdel", 2, WRITE | FAST | GROUP, Keys::ONE, "string", "6.2.0", "Returns the string value of a key after deleting the key.", getdel),
+    cmd("getex", -2, WRITE | FAST | GROUP, Keys::ONE, "string", "6.2.0", "Returns the string value of a key after setting its expiration time.", getex),
+    cmd("mget", -2, READONLY | FAST | GROUP, Keys::ALL, "string", "1.0.0", "Atomically returns the string values of one or more keys.", mget),
+    cmd("mset", -3, WRITE | DENYOOM | GROUP, PAIRS, "string", "1.0.1", "Atomically creates or modifies the string values of one or more keys.", mset),
+    cmd("msetnx", -3, WRITE | DENYOOM | GROUP, PAIRS, "string", "1.0.1", "Atomically modifies the string values of one or more keys only when all keys don't exist.", msetnx),
+    cmd("append", 3, WRITE | DENYOOM | FAST | GROUP, Keys::ONE, "string", "2.0.0", "Appends a string to the value of a key. Creates the key if it doesn't exist.", append),
+    cmd("strlen", 2, READONLY | FAST | GROUP, Keys::ONE, "string", "2.2.0", "Returns the length of a string value.", strlen),
+    cmd("getrange", 4, READONLY | GROUP, Keys::ONE, "string", "2.4.0", "Returns a substring of the string stored at a key.", getrange),
+    cmd("substr", 4, READONLY | GROUP, Keys::ONE, "string", "1.0.0", "Returns a substring from a string value.", getrange),
+    cmd("setrange", 4, WRITE | DENYOOM | GROUP, Keys::ONE, "string", "2.2.0", "Overwrites a part of a string value with another by an offset. Creates the key if it doesn't exist.", setrange),
+    cmd("incr", 2, WRITE | DENYOOM | FAST | GROUP, Keys::ONE, "string", "1.0.0", "Increments the integer value of a key by one. Uses 0 as initial value if the key doesn't exist.", incr),
+    cmd("decr", 2, WRITE | DENYOOM | FAST | GROUP, Keys::ONE, "string", "1.0.0", "Decrements the integer value of a key by one. Uses 0 as initial value if the key doesn't exist.", decr),
+    cmd("incrby", 3, WRITE | DENYOOM | FAST | GROUP, Keys::ONE, "string", "1.0.0", "Increments the integer value of a key by a number. Uses 0 as initial value if the key doesn't exist.", incrby),
+    cmd("decrby", 3, WRITE | DENYOOM | FAST | GROUP, Keys::ONE, "string", "1.0.0", "Decrements a number from the integer value of a key. Uses 0 as initial value if the key doesn't exist.", decrby),
+    cmd("incrbyfloat", 3, WRITE | DENYOOM | FAST | GROUP, Keys::ONE, "string", "2.6.0", "Increment the floating point value of a key by a number. Uses 0 as initial value if the key doesn't exist.", incrbyfloat),
+    cmd("lcs", -3, READONLY | GROUP, Keys::TWO, "string", "7.0.0", "Finds the longest common substring.", lcs),
 ];
 
 #[cfg(test)]
@@ -1815,11 +1815,17 @@ mod tests {
         use crate::table::{flags, lookup, Keys};
         let row = |name: &str| lookup(name.as_bytes()).expect(name);
         assert_eq!(row("SET").arity, -3);
-        assert_eq!(row("set").flags, flags::WRITE | flags::DENYOOM);
-        assert_eq!(row("get").flags, flags::READONLY | flags::FAST);
+        assert_eq!(
+            row("set").flags,
+            flags::WRITE | flags::DENYOOM | flags::GROUP
+        );
+        assert_eq!(
+            row("get").flags,
+            flags::READONLY | flags::FAST | flags::GROUP
+        );
         assert_eq!(
             row("incr").flags,
-            flags::WRITE | flags::DENYOOM | flags::FAST
+            flags::WRITE | flags::DENYOOM | flags::FAST | flags::GROUP
         );
         assert_eq!(row("mget").keys, Keys::ALL);
         assert_eq!(

@@ -47,6 +47,10 @@ pub mod flags {
     pub const SKIP_SLOWLOG: u32 = 1 << 14;
     /// Allowed while the server is busy.
     pub const ALLOW_BUSY: u32 = 1 << 15;
+    /// Strata's own, not shown by COMMAND: reads and writes nothing but its keys' records
+    /// through its transaction, so a pipeline may commit it together with its neighbours
+    /// (`crate::group`).
+    pub const GROUP: u32 = 1 << 16;
 
     /// Names in `COMMAND INFO` order.
     pub const NAMES: &[(u32, &str)] = &[

@@ -27,8 +27,18 @@
 //!   pass, and shrinks the maps that are less than an eighth full.
 //!
 //! A test in `tests/it/tiering.rs` compares the total with jemalloc's own count.
+//!
+//! # Completeness
+//! A map is *complete* while it holds every key its database has on disk: from the start of an
+//! empty database (or a FLUSHDB) until the first entry of a key that stays on disk leaves it (the
+//! evictor, TIER DROP, a value over `hot-max-object-size` or the admission ceiling). While a map
+//! is complete a miss in it is an answer, so reads and writes of absent keys skip the disk
+//! lookup: the cheapest miss a tiered store can have, for every data set that fits its budget.
+//! The flag is cleared *before* such an entry is removed, under the shard lock that the removal
+//! takes, so a reader that misses the entry also sees the flag down. It is never set again while
+//! keys remain on disk: a restart with data starts incomplete, and misses then go to RocksDB.
 
-use std::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use std::time::Instant;
 
 use bytes::Bytes;
@@ -76,6 +86,8 @@ pub struct HotTier {
     maps: Vec<DashMap<Bytes, Entry, ahash::RandomState>>,
     /// Per map, the largest capacity seen since the tier last shrank it: what its tables hold.
     peaks: Vec<AtomicUsize>,
+    /// Per map, whether it holds every key of its database (see *Completeness*).
+    complete: Vec<AtomicBool>,
     /// Shards per map (dashmap's default count, set explicitly so that tables can be measured).
     shards: usize,
     /// Sum of the charges of the entries held.
@@ -151,6 +163,7 @@ impl HotTier {
                 .map(|_| DashMap::with_hasher_and_shard_amount(Default::default(), shards))
                 .collect(),
             peaks: (0..dbs).map(|_| AtomicUsize::new(0)).collect(),
+            complete: (0..dbs).map(|_| AtomicBool::new(false)).collect(),
             shards,
             bytes: AtomicUsize::new(0),
             tables: AtomicUsize::new(0),
@@ -271,6 +284,31 @@ impl HotTier {
         self.maps.len()
     }
 
+    /// Whether map `phys` holds every key of its database, so that a miss in it means the key
+    /// does not exist. Read after the miss: the flag goes down before an entry leaves.
+    pub(crate) fn is_complete(&self, phys: u16) -> bool {
+        self.complete
+            .get(phys as usize)
+            .is_some_and(|c| c.load(Ordering::Acquire))
+    }
+
+    /// Declares map `phys` complete. The caller knows its database is empty on disk and holds
+    /// it exclusively (start-up, FLUSHDB), and the map is empty.
+    pub(crate) fn set_complete(&self, phys: u16) {
+        if let Some(c) = self.complete.get(phys as usize) {
+            c.store(true, Ordering::Release);
+        }
+    }
+
+    /// Lowers map `phys`'s completeness before an entry of a key that stays on disk leaves it.
+    fn incomplete(&self, phys: usize) {
+        if let Some(c) = self.complete.get(phys) {
+            if c.load(Ordering::Relaxed) {
+                c.store(false, Ordering::SeqCst);
+            }
+        }
+    }
+
     /// Reads an entry and marks it used.
     pub(crate) fn get(&self, phys: u16, key: &[u8]) -> Option<Record> {
         let e = self.maps.get(phys as usize)?.get(key)?;
@@ -304,7 +342,7 @@ impl HotTier {
         let fits = (rec.body.len() as u64) <= self.max_object.load(Ordering::Relaxed)
             && (self.used_bytes() + cost) as u64 <= ceiling_of(budget);
         if !fits {
-            self.remove(phys, key);
+            self.forget(phys, key);
             return;
         }
         let entry = Entry {
@@ -326,11 +364,26 @@ impl HotTier {
         }
     }
 
-    /// Drops one entry. Returns whether it was cached.
+    /// Drops the entry of a key that no longer exists. Returns whether it was cached.
     pub(crate) fn remove(&self, phys: u16, key: &[u8]) -> bool {
         let Some(map) = self.maps.get(phys as usize) else {
             return false;
         };
+        match map.remove(key) {
+            Some((k, e)) => {
+                self.bytes.fetch_sub(charge(&k, &e.rec), Ordering::Relaxed);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Drops the entry of a key that stays on disk. Returns whether it was cached.
+    pub(crate) fn forget(&self, phys: u16, key: &[u8]) -> bool {
+        let Some(map) = self.maps.get(phys as usize) else {
+            return false;
+        };
+        self.incomplete(phys as usize);
         match map.remove(key) {
             Some((k, e)) => {
                 self.bytes.fetch_sub(charge(&k, &e.rec), Ordering::Relaxed);
@@ -366,7 +419,11 @@ impl HotTier {
     ) -> Option<usize> {
         let map = self.maps.get(phys as usize)?;
         let (k, e) = map.remove_if(key, |_, e| {
-            now.saturating_sub(e.last_access.load(Ordering::Relaxed)) >= min_age
+            let idle = now.saturating_sub(e.last_access.load(Ordering::Relaxed)) >= min_age;
+            if idle {
+                self.incomplete(phys as usize);
+            }
+            idle
         })?;
         let c = charge(&k, &e.rec);
         self.bytes.fetch_sub(c, Ordering::Relaxed);
@@ -385,6 +442,7 @@ impl HotTier {
             if now.saturating_sub(e.last_access.load(Ordering::Relaxed)) < min_age {
                 return true;
             }
+            self.incomplete(phys as usize);
             freed += charge(k, &e.rec);
             n += 1;
             false
@@ -394,10 +452,13 @@ impl HotTier {
         (n, freed)
     }
 
+    /// Drops every entry of map `phys`. Its keys stay on disk unless the caller emptied the
+    /// database and then declares the map complete again.
     pub(crate) fn clear_db(&self, phys: u16) -> usize {
         let Some(map) = self.maps.get(phys as usize) else {
             return 0;
         };
+        self.incomplete(phys as usize);
         let mut n = 0;
         map.retain(|k, e| {
             self.bytes.fetch_sub(charge(k, &e.rec), Ordering::Relaxed);

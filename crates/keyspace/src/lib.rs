@@ -9,6 +9,7 @@ mod cap;
 mod coll;
 mod events;
 mod evict;
+mod group;
 mod hints;
 mod hot;
 mod ready;
@@ -27,6 +28,7 @@ pub use cap::{CapOutcome, CapState, EvictionPolicy, OverCap};
 pub use coll::{Coll, CollRead, ElemSampler, SAMPLE_WALK};
 pub use events::{class as event_class, Events, Sink as EventSink};
 pub use evict::{EvictOutcome, EvictState};
+pub use group::{Group, MAX_MEMBERS};
 pub use hot::{HotTier, Tier};
 pub use ready::{Ready, Waiter};
 pub use strata_storage::{
@@ -139,8 +141,17 @@ impl Keyspace {
     /// Wraps an open storage. Loads nothing: the memory tier starts empty.
     pub fn new(storage: Arc<Storage>, opts: KeyspaceOptions) -> Arc<Keyspace> {
         let dbs = storage.databases();
+        let hot = HotTier::new(dbs, opts);
+        for phys in 0..dbs as u16 {
+            // The counters are exact; the seek makes sure, once per db, at start-up.
+            if storage.key_count(phys) == 0
+                && matches!(storage.key_at_or_after(phys, b""), Ok(None))
+            {
+                hot.set_complete(phys);
+            }
+        }
         Arc::new(Keyspace {
-            hot: HotTier::new(dbs, opts),
+            hot,
             storage,
             stripes: (0..STRIPES).map(|_| Mutex::new(())).collect(),
             gate: RwLock::new(()),
@@ -331,7 +342,7 @@ impl Keyspace {
                 keys.iter()
                     .filter(|k| {
                         let _l = self.lock_one(phys, k);
-                        self.hot.remove(phys, k)
+                        self.hot.forget(phys, k)
                     })
                     .count()
             }
@@ -393,6 +404,7 @@ impl Exclusive<'_> {
         b.clear_db(phys);
         let seq = b.commit()?;
         self.ks.hot.clear_db(phys);
+        self.ks.hot.set_complete(phys);
         self.signal(&touched);
         Ok(seq)
     }
@@ -407,7 +419,12 @@ impl Exclusive<'_> {
             }
         }
         let seq = b.commit()?;
-        self.ks.hot.clear_all();
+        for db in 0..self.ks.databases() {
+            if let Some(phys) = self.ks.storage.phys(db) {
+                self.ks.hot.clear_db(phys);
+                self.ks.hot.set_complete(phys);
+            }
+        }
         self.signal(&touched);
         Ok(seq)
     }

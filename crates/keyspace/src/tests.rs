@@ -200,3 +200,96 @@ fn random_elements_spread_over_the_collection() {
     // the gaps of the byte range (here about 500 of them) would see far fewer.
     assert!(seen.len() > 2000, "only {} distinct fields", seen.len());
 }
+
+#[test]
+fn a_complete_memory_tier_answers_misses_until_a_key_leaves_it() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let ks = open(dir.path());
+    // An empty database starts complete: a miss is an answer, not a disk read.
+    assert!(ks.hot().is_complete(0));
+    set(&ks, 0, b"a", b"1", 0);
+    let reads = ks
+        .stats
+        .cold_reads
+        .load(std::sync::atomic::Ordering::Relaxed);
+    assert_eq!(get(&ks, 0, b"nope"), None);
+    let after = ks
+        .stats
+        .cold_reads
+        .load(std::sync::atomic::Ordering::Relaxed);
+    assert_eq!(after, reads, "no disk read for a miss");
+    // A key dropped from memory stays on disk: misses must go to disk again.
+    ks.drop_hot(Some(0), &[Bytes::from_static(b"a")]);
+    assert!(!ks.hot().is_complete(0));
+    assert_eq!(get(&ks, 0, b"a"), Some(Bytes::from_static(b"1")));
+    // Emptying the database makes it complete again; other dbs keep their state.
+    set(&ks, 1, b"b", b"1", 0);
+    ks.drop_hot(None, &[]);
+    assert!(!ks.hot().is_complete(1));
+    ks.exclusive().flush_db(0).expect("flush");
+    assert!(ks.hot().is_complete(0));
+    assert!(!ks.hot().is_complete(1));
+    assert_eq!(get(&ks, 1, b"b"), Some(Bytes::from_static(b"1")));
+    drop(ks);
+    // A restart with data starts incomplete; an empty db starts complete.
+    let ks = open(dir.path());
+    assert!(ks.hot().is_complete(0));
+    assert!(!ks.hot().is_complete(1));
+    assert_eq!(get(&ks, 1, b"b"), Some(Bytes::from_static(b"1")));
+}
+
+#[test]
+fn a_group_commits_its_members_as_one_write_and_isolates_them() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let ks = open(dir.path());
+    set(&ks, 0, b"old", b"x", 0);
+    let mut g = ks.group();
+    let mut t = ks.txn_in(&mut g, &[(0, b"a")]).expect("joins");
+    t.put(0, b"a", Record::string(Bytes::from_static(b"1")))
+        .expect("put");
+    g.absorb(t);
+    // A later member reads what an earlier one wrote.
+    let mut t = ks.txn_in(&mut g, &[(0, b"a"), (0, b"old")]).expect("joins");
+    assert_eq!(
+        t.get(0, b"a").expect("get").map(|r| r.body),
+        Some(Bytes::from_static(b"1"))
+    );
+    t.delete(0, b"old").expect("delete");
+    g.absorb(t);
+    // A member dropped without its commit takes only its own work with it.
+    let mut t = ks.txn_in(&mut g, &[(0, b"c")]).expect("joins");
+    t.put(0, b"c", Record::string(Bytes::from_static(b"3")))
+        .expect("put");
+    drop(t);
+    assert_eq!(g.members(), 2);
+    // Nothing is visible or counted before the group's commit, and its keys stay locked.
+    assert_eq!(ks.dbsize(0), 1);
+    let other = std::thread::scope(|s| {
+        s.spawn(|| {
+            let stripe_free = ks.stripes[ks.stripe(0, b"a")].try_lock().is_some();
+            stripe_free
+        })
+        .join()
+        .expect("thread")
+    });
+    assert!(!other, "the group holds its members' locks");
+    let written = ks.storage().written_seq();
+    assert!(g.commit().expect("commit") > written);
+    assert_eq!(ks.storage().written_seq(), written + 1, "one write");
+    assert_eq!(get(&ks, 0, b"a"), Some(Bytes::from_static(b"1")));
+    assert_eq!(get(&ks, 0, b"old"), None);
+    assert_eq!(get(&ks, 0, b"c"), None);
+    assert_eq!((ks.dbsize(0), ks.data_bytes(0)), (1, 2));
+}
+
+#[test]
+fn a_group_never_waits_for_a_lock_held_elsewhere() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let ks = open(dir.path());
+    let held = ks.txn(&[(0, b"busy")]);
+    let mut g = ks.group();
+    assert!(ks.txn_in(&mut g, &[(0, b"busy")]).is_none());
+    drop(held);
+    g.commit().expect("commit releases what the group took");
+    assert!(ks.txn_in(&mut g, &[(0, b"busy")]).is_some());
+}

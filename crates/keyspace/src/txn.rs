@@ -9,11 +9,11 @@ use crate::events::{class, Queued};
 use crate::{live, logical_size, prev_of, Gate, Guards, Keyspace, Result};
 
 /// The latest state of a key this transaction wrote (None: deleted).
-struct Pending {
-    db: usize,
-    phys: u16,
-    key: Bytes,
-    state: Option<Record>,
+pub(crate) struct Pending {
+    pub(crate) db: usize,
+    pub(crate) phys: u16,
+    pub(crate) key: Bytes,
+    pub(crate) state: Option<Record>,
 }
 
 /// Locks held for one command, with the batch it is building.
@@ -34,6 +34,9 @@ pub struct Txn<'a> {
     expired: u64,
     /// Keyspace events raised after the commit, in order.
     events: Vec<Queued>,
+    /// Runs in a pipeline group (see `crate::group`), which holds its locks and takes its work
+    /// instead of a commit.
+    grouped: bool,
 }
 
 impl<'a> Txn<'a> {
@@ -52,7 +55,40 @@ impl<'a> Txn<'a> {
             now: crate::now_ms(),
             expired: 0,
             events: Vec::new(),
+            grouped: false,
         }
+    }
+
+    /// Marks the transaction as a group member that starts from `known`: the states of its keys
+    /// that earlier members wrote or read.
+    pub(crate) fn grouped(mut self, known: Vec<(u16, Bytes, Option<Record>)>) -> Txn<'a> {
+        self.grouped = true;
+        self.reads = known;
+        self
+    }
+
+    /// Whether the transaction belongs to a pipeline group.
+    pub fn is_grouped(&self) -> bool {
+        self.grouped
+    }
+
+    #[allow(clippy::type_complexity)]
+    pub(crate) fn into_parts(
+        self,
+    ) -> (
+        Batch<'a>,
+        Vec<Pending>,
+        Vec<(u16, Bytes, Option<Record>)>,
+        u64,
+        Vec<Queued>,
+    ) {
+        (
+            self.batch,
+            self.pending,
+            self.reads,
+            self.expired,
+            self.events,
+        )
     }
 
     /// Queues a keyspace event of `class` (an `event_class` bit) for `key` in logical db `db`,
@@ -107,31 +143,41 @@ impl<'a> Txn<'a> {
         if let Some(state) = self.pending(phys, key) {
             return Ok(state.clone());
         }
-        if let Some((_, _, state)) = self.reads.iter().find(|r| r.0 == phys && r.1 == key) {
-            // Only live records and absences are remembered; an expired one became pending.
-            return Ok(state.clone());
-        }
+        let known = self
+            .reads
+            .iter()
+            .find(|r| r.0 == phys && r.1 == key)
+            .map(|r| r.2.clone());
         let stats = &self.ks.stats;
-        let rec = match self.ks.hot.get(phys, key) {
-            Some(rec) => {
-                stats.hot_hits.fetch_add(1, Ordering::Relaxed);
-                rec
-            }
-            None => {
-                stats.cold_reads.fetch_add(1, Ordering::Relaxed);
-                match self.ks.storage.get(phys, key)? {
-                    Some(rec) => {
-                        if live(&rec, self.now) {
-                            self.ks.hot.put(phys, key, &rec);
+        let rec = match known {
+            // Remembered states were live when seen; a pipeline group's may have expired since,
+            // so they are checked below like any other.
+            Some(Some(rec)) if live(&rec, self.now) => return Ok(Some(rec)),
+            Some(Some(rec)) => rec,
+            Some(None) => return Ok(None),
+            None => match self.ks.hot.get(phys, key) {
+                Some(rec) => {
+                    stats.hot_hits.fetch_add(1, Ordering::Relaxed);
+                    rec
+                }
+                // A complete memory tier knows the key does not exist: nothing to read or remember.
+                None if self.ks.hot.is_complete(phys) => return Ok(None),
+                None => {
+                    stats.cold_reads.fetch_add(1, Ordering::Relaxed);
+                    match self.ks.storage.get(phys, key)? {
+                        Some(rec) => {
+                            if live(&rec, self.now) {
+                                self.ks.hot.put(phys, key, &rec);
+                            }
+                            rec
                         }
-                        rec
-                    }
-                    None => {
-                        self.reads.push((phys, Bytes::copy_from_slice(key), None));
-                        return Ok(None);
+                        None => {
+                            self.reads.push((phys, Bytes::copy_from_slice(key), None));
+                            return Ok(None);
+                        }
                     }
                 }
-            }
+            },
         };
         if live(&rec, self.now) {
             self.reads
@@ -227,36 +273,38 @@ impl<'a> Txn<'a> {
     /// Commits the batch, then brings memory in line with it. Returns the sequence to wait for
     /// under `appendfsync always` (0 when nothing was written).
     pub fn commit(self) -> Result<u64> {
+        // A member's writes must follow its group's: `Group::absorb` takes them instead.
+        debug_assert!(
+            !self.grouped,
+            "a grouped transaction commits through its group"
+        );
         if self.batch.is_empty() {
-            raise(self.ks, &self.events);
+            apply(self.ks, &[], 0, &self.events);
             return Ok(0);
         }
         let seq = self.batch.commit()?;
-        for p in &self.pending {
-            match &p.state {
-                Some(rec) => self.ks.hot.put(p.phys, &p.key, rec),
-                None => {
-                    self.ks.hot.remove(p.phys, &p.key);
-                }
-            }
-        }
-        self.ks
-            .stats
-            .expired
-            .fetch_add(self.expired, Ordering::Relaxed);
-        let ready = &self.ks.ready;
-        if !ready.is_idle() {
-            for p in &self.pending {
-                ready.signal(p.db, &p.key);
-            }
-        }
-        raise(self.ks, &self.events);
+        apply(self.ks, &self.pending, self.expired, &self.events);
         Ok(seq)
     }
 }
 
-/// Raises a transaction's queued keyspace events (after its commit).
-fn raise(ks: &Keyspace, events: &[Queued]) {
+/// After a commit reached storage: brings memory in line with the written states, counts the
+/// expired keys, wakes the clients waiting on the keys and raises the queued keyspace events.
+pub(crate) fn apply(ks: &Keyspace, pending: &[Pending], expired: u64, events: &[Queued]) {
+    for p in pending {
+        match &p.state {
+            Some(rec) => ks.hot.put(p.phys, &p.key, rec),
+            None => {
+                ks.hot.remove(p.phys, &p.key);
+            }
+        }
+    }
+    ks.stats.expired.fetch_add(expired, Ordering::Relaxed);
+    if !ks.ready.is_idle() {
+        for p in pending {
+            ks.ready.signal(p.db, &p.key);
+        }
+    }
     for e in events {
         ks.events.emit(e.class, e.db, e.event, &e.key);
     }

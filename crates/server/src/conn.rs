@@ -6,6 +6,11 @@
 //! `appendfsync always` wait once for the group fsync), then send all the replies in one write.
 //! A protocol error is answered and closes the connection, as in Redis.
 //!
+//! Consecutive requests that may share a storage commit (`strata_commands::groupable`) are held
+//! back as a run and executed together when the run ends (at the end of the buffer, before any
+//! other request, and at `MAX_MEMBERS` commands): one RocksDB write for the run instead of one
+//! per command (`strata_keyspace::Group`). Their replies are produced in order as before.
+//!
 //! A blocking command (BLPOP...) that finds nothing sets `Session::block`: the replies before it
 //! are sent, the connection waits in [`wait_blocked`] (requests that arrive meanwhile stay
 //! buffered), then sends its reply and goes on with the buffered requests.
@@ -65,6 +70,16 @@ impl Settings {
 
 /// Why a connection closes when the WAL could not be written: its replies are withheld.
 const WAL_FAILED: &str = "WAL write failed: reply withheld";
+
+/// Why a connection closes when a pipeline group's write failed: its replies are withheld.
+const GROUP_FAILED: &str = "write of a pipelined group failed: replies withheld";
+
+/// A request held back in a run of groupable requests.
+struct Held {
+    args: Vec<bytes::Bytes>,
+    def: &'static strata_commands::CommandDef,
+    obs: crate::observe::Before,
+}
 
 /// Serves one connection until it closes, is killed, or the server shuts down.
 pub(crate) async fn handle(
@@ -173,11 +188,16 @@ async fn serve(
 
         let mut close = false;
         let mut blocked = None;
+        let mut run: Vec<Held> = Vec::new();
         loop {
             let args = match decoder.decode(&mut inbuf) {
                 Ok(Some(args)) => args,
                 Ok(None) => break,
                 Err(e) => {
+                    match run_held(shared, client, &mut session, &mut run, &mut out) {
+                        Ok(seq) => write_seq = write_seq.max(seq),
+                        Err(reason) => return reason,
+                    }
                     if !e.closes_silently() {
                         e.to_reply().encode(&mut out);
                     }
@@ -197,6 +217,26 @@ async fn serve(
             }
             let mut resolved = strata_commands::prepare(shared, &mut session, &args);
             let mut obs = crate::observe::before(&resolved, &args);
+            if let Ok(def) = resolved {
+                if monitor_rx.is_none()
+                    && !mailbox.subscribed()
+                    && strata_commands::groupable(ks, &session, def)
+                    && !shared.observe.must_wait(obs.def)
+                {
+                    run.push(Held { args, def, obs });
+                    if run.len() >= strata_keyspace::MAX_MEMBERS {
+                        match run_held(shared, client, &mut session, &mut run, &mut out) {
+                            Ok(seq) => write_seq = write_seq.max(seq),
+                            Err(reason) => return reason,
+                        }
+                    }
+                    continue;
+                }
+            }
+            match run_held(shared, client, &mut session, &mut run, &mut out) {
+                Ok(seq) => write_seq = write_seq.max(seq),
+                Err(reason) => return reason,
+            }
             if shared.observe.must_wait(obs.def) {
                 // CLIENT PAUSE: send the replies so far, then hold this command back.
                 if let Err(reason) = durable(ks.storage(), write_seq).await {
@@ -263,6 +303,10 @@ async fn serve(
                 break;
             }
         }
+        match run_held(shared, client, &mut session, &mut run, &mut out) {
+            Ok(seq) => write_seq = write_seq.max(seq),
+            Err(reason) => return reason,
+        }
         {
             let mut m = client.meta.lock();
             m.qbuf = inbuf.len();
@@ -316,6 +360,45 @@ async fn serve(
             decoder.set_limits(settings.limits);
         }
     }
+}
+
+/// Executes the held run of groupable requests (one storage write for all of them) and appends
+/// their replies; returns the sequence to make durable. A failed write closes the connection with
+/// no reply, as a failed WAL write does.
+fn run_held(
+    shared: &Shared,
+    client: &crate::clients::Client,
+    session: &mut Session,
+    run: &mut Vec<Held>,
+    out: &mut BytesMut,
+) -> Result<u64, &'static str> {
+    if run.is_empty() {
+        return Ok(0);
+    }
+    let items: Vec<(&[bytes::Bytes], &'static strata_commands::CommandDef)> =
+        run.iter().map(|h| (&h.args[..], h.def)).collect();
+    let result = strata_commands::execute_group(&shared.ks, session, shared, &items);
+    drop(items);
+    let (replies, seq) = result.map_err(|e| {
+        tracing::warn!(id = client.id, error = %e, "{GROUP_FAILED}");
+        GROUP_FAILED
+    })?;
+    for (mut h, (reply, took)) in run.drain(..).zip(replies) {
+        h.obs.took = Some(took);
+        shared
+            .observe
+            .after(&h.obs, session, &client.addr, &h.args, &reply);
+        shared.stats.commands.fetch_add(1, Ordering::Relaxed);
+        if matches!(reply, Reply::Error(_)) {
+            shared.stats.errors.fetch_add(1, Ordering::Relaxed);
+        }
+        // CLIENT REPLY SKIP given just before the run applies to its first command.
+        let skipping = std::mem::take(&mut session.reply_skip);
+        if !(session.reply_off || skipping) {
+            reply.encode(out);
+        }
+    }
+    Ok(seq)
 }
 
 /// Makes the writes up to `seq` (0: none) as durable as `appendfsync` asks, before their replies

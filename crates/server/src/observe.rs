@@ -128,6 +128,8 @@ pub(crate) struct Before {
     pub rejected: bool,
     /// When it started.
     pub started: Instant,
+    /// How long it ran, when it ran in a pipeline group (its run ends later than it does).
+    pub took: Option<std::time::Duration>,
 }
 
 /// Server-wide observability state.
@@ -182,6 +184,7 @@ pub(crate) fn before(resolved: &Result<&'static CommandDef, CmdError>, args: &[B
         def: top.and_then(|d| sub_of(d, args)),
         rejected,
         started: Instant::now(),
+        took: None,
     }
 }
 
@@ -332,7 +335,7 @@ impl Observe {
         args: &[Bytes],
         reply: &Reply,
     ) {
-        let elapsed = b.started.elapsed();
+        let elapsed = b.took.unwrap_or_else(|| b.started.elapsed());
         let us = elapsed.as_micros() as u64;
         let err = match reply {
             Reply::Error(e) => Some(e),

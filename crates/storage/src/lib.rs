@@ -611,6 +611,8 @@ impl Storage {
             wb: None,
             deltas: Vec::new(),
             clears: Vec::new(),
+            merged: Vec::new(),
+            merged_count: 0,
         }
     }
 
@@ -632,6 +634,9 @@ impl Storage {
     }
 }
 
+/// Bytes before the first record of a RocksDB write batch: the sequence and the count.
+const BATCH_HEADER: usize = 12;
+
 /// A write batch with the counter changes it implies. Nothing is visible until `commit`.
 pub struct Batch<'a> {
     s: &'a Storage,
@@ -642,6 +647,10 @@ pub struct Batch<'a> {
     deltas: Vec<(u16, [i64; stats::LANES])>,
     /// Physical dbs this batch empties: their counters are reset, not adjusted.
     clears: Vec<u16>,
+    /// Records taken in from other batches (`absorb`), behind a batch header; `merged_count`
+    /// of them. Built into one RocksDB batch at commit.
+    merged: Vec<u8>,
+    merged_count: u32,
 }
 
 impl Batch<'_> {
@@ -750,7 +759,37 @@ impl Batch<'_> {
 
     /// Whether the batch writes nothing.
     pub fn is_empty(&self) -> bool {
-        self.wb.as_ref().is_none_or(WriteBatch::is_empty)
+        self.merged_count == 0 && self.wb.as_ref().is_none_or(WriteBatch::is_empty)
+    }
+
+    /// Takes in `other`'s writes, after this batch's own, and its counter changes, so that both
+    /// commit as one write: one WAL record, one memtable pass and one counter operand per db for
+    /// a pipeline's commands (see `Group` in the keyspace). Batches that empty a db do not mix.
+    pub fn absorb(&mut self, mut other: Batch<'_>) {
+        debug_assert!(self.clears.is_empty() && other.clears.is_empty());
+        for (d, delta) in std::mem::take(&mut other.deltas) {
+            self.count(d, delta);
+        }
+        if let Some(mine) = self.wb.take() {
+            self.append_records(&mine);
+        }
+        if let Some(theirs) = other.wb.take() {
+            self.append_records(&theirs);
+        }
+    }
+
+    /// Appends a RocksDB batch's records to `merged`. A batch's representation is a 12-byte
+    /// header (sequence, then the record count as a little-endian u32) and its records, as the
+    /// WAL stores them.
+    fn append_records(&mut self, wb: &WriteBatch) {
+        if wb.is_empty() {
+            return;
+        }
+        if self.merged.is_empty() {
+            self.merged.extend_from_slice(&[0; BATCH_HEADER]);
+        }
+        self.merged.extend_from_slice(&wb.data()[BATCH_HEADER..]);
+        self.merged_count += wb.len() as u32;
     }
 
     /// Appends the batch (with its counter merges) to the WAL and memtables, then updates the
@@ -760,6 +799,13 @@ impl Batch<'_> {
         s.check_writable()?;
         if self.is_empty() {
             return Ok(s.written_seq());
+        }
+        if self.merged_count > 0 {
+            if let Some(own) = self.wb.take() {
+                self.append_records(&own);
+            }
+            self.merged[8..BATCH_HEADER].copy_from_slice(&self.merged_count.to_le_bytes());
+            self.wb = Some(WriteBatch::from_data(&self.merged));
         }
         let stats = s.cf(Cf::Stats);
         self.deltas.retain(|(d, _)| (*d as usize) < s.keys.len());
