@@ -194,9 +194,15 @@ async fn serve(
                 Ok(Some(args)) => args,
                 Ok(None) => break,
                 Err(e) => {
-                    match run_held(shared, client, &mut session, &mut run, &mut out) {
-                        Ok(seq) => write_seq = write_seq.max(seq),
-                        Err(reason) => return reason,
+                    if let Err(reason) = run_held(
+                        shared,
+                        client,
+                        &mut session,
+                        &mut run,
+                        &mut out,
+                        &mut write_seq,
+                    ) {
+                        return reason;
                     }
                     if !e.closes_silently() {
                         e.to_reply().encode(&mut out);
@@ -225,17 +231,29 @@ async fn serve(
                 {
                     run.push(Held { args, def, obs });
                     if run.len() >= strata_keyspace::MAX_MEMBERS {
-                        match run_held(shared, client, &mut session, &mut run, &mut out) {
-                            Ok(seq) => write_seq = write_seq.max(seq),
-                            Err(reason) => return reason,
+                        if let Err(reason) = run_held(
+                            shared,
+                            client,
+                            &mut session,
+                            &mut run,
+                            &mut out,
+                            &mut write_seq,
+                        ) {
+                            return reason;
                         }
                     }
                     continue;
                 }
             }
-            match run_held(shared, client, &mut session, &mut run, &mut out) {
-                Ok(seq) => write_seq = write_seq.max(seq),
-                Err(reason) => return reason,
+            if let Err(reason) = run_held(
+                shared,
+                client,
+                &mut session,
+                &mut run,
+                &mut out,
+                &mut write_seq,
+            ) {
+                return reason;
             }
             if shared.observe.must_wait(obs.def) {
                 // CLIENT PAUSE: send the replies so far, then hold this command back.
@@ -303,9 +321,15 @@ async fn serve(
                 break;
             }
         }
-        match run_held(shared, client, &mut session, &mut run, &mut out) {
-            Ok(seq) => write_seq = write_seq.max(seq),
-            Err(reason) => return reason,
+        if let Err(reason) = run_held(
+            shared,
+            client,
+            &mut session,
+            &mut run,
+            &mut out,
+            &mut write_seq,
+        ) {
+            return reason;
         }
         {
             let mut m = client.meta.lock();
@@ -362,18 +386,19 @@ async fn serve(
     }
 }
 
-/// Executes the held run of groupable requests (one storage write for all of them) and appends
-/// their replies; returns the sequence to make durable. A failed write closes the connection with
-/// no reply, as a failed WAL write does.
+/// Executes the held run of groupable requests (one storage write for all of them), appends
+/// their replies and raises `write_seq` to what must be made durable. A failed write closes the
+/// connection with no reply, as a failed WAL write does.
 fn run_held(
     shared: &Shared,
     client: &crate::clients::Client,
     session: &mut Session,
     run: &mut Vec<Held>,
     out: &mut BytesMut,
-) -> Result<u64, &'static str> {
+    write_seq: &mut u64,
+) -> Result<(), &'static str> {
     if run.is_empty() {
-        return Ok(0);
+        return Ok(());
     }
     let items: Vec<(&[bytes::Bytes], &'static strata_commands::CommandDef)> =
         run.iter().map(|h| (&h.args[..], h.def)).collect();
@@ -398,7 +423,8 @@ fn run_held(
             reply.encode(out);
         }
     }
-    Ok(seq)
+    *write_seq = (*write_seq).max(seq);
+    Ok(())
 }
 
 /// Makes the writes up to `seq` (0: none) as durable as `appendfsync` asks, before their replies
