@@ -189,21 +189,27 @@ async fn serve(
         let mut close = false;
         let mut blocked = None;
         let mut run: Vec<Held> = Vec::new();
+        // Runs the held requests (see `run_held`); a failed write ends the connection.
+        macro_rules! run_held {
+            () => {
+                if let Err(reason) = run_held(
+                    shared,
+                    client,
+                    &mut session,
+                    &mut run,
+                    &mut out,
+                    &mut write_seq,
+                ) {
+                    return reason;
+                }
+            };
+        }
         loop {
             let args = match decoder.decode(&mut inbuf) {
                 Ok(Some(args)) => args,
                 Ok(None) => break,
                 Err(e) => {
-                    if let Err(reason) = run_held(
-                        shared,
-                        client,
-                        &mut session,
-                        &mut run,
-                        &mut out,
-                        &mut write_seq,
-                    ) {
-                        return reason;
-                    }
+                    run_held!();
                     if !e.closes_silently() {
                         e.to_reply().encode(&mut out);
                     }
@@ -231,30 +237,12 @@ async fn serve(
                 {
                     run.push(Held { args, def, obs });
                     if run.len() >= strata_keyspace::MAX_MEMBERS {
-                        if let Err(reason) = run_held(
-                            shared,
-                            client,
-                            &mut session,
-                            &mut run,
-                            &mut out,
-                            &mut write_seq,
-                        ) {
-                            return reason;
-                        }
+                        run_held!();
                     }
                     continue;
                 }
             }
-            if let Err(reason) = run_held(
-                shared,
-                client,
-                &mut session,
-                &mut run,
-                &mut out,
-                &mut write_seq,
-            ) {
-                return reason;
-            }
+            run_held!();
             if shared.observe.must_wait(obs.def) {
                 // CLIENT PAUSE: send the replies so far, then hold this command back.
                 if let Err(reason) = durable(ks.storage(), write_seq).await {
@@ -321,16 +309,7 @@ async fn serve(
                 break;
             }
         }
-        if let Err(reason) = run_held(
-            shared,
-            client,
-            &mut session,
-            &mut run,
-            &mut out,
-            &mut write_seq,
-        ) {
-            return reason;
-        }
+        run_held!();
         {
             let mut m = client.meta.lock();
             m.qbuf = inbuf.len();
