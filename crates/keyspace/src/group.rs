@@ -27,7 +27,7 @@ use smallvec::SmallVec;
 use strata_storage::{Batch, Record};
 
 use crate::events::Queued;
-use crate::txn::{apply, Pending};
+use crate::txn::{write_then_apply, Pending};
 use crate::{Gate, Keyspace, Result, Txn};
 
 /// Commands per group at most: bounds how long other clients may wait for its locks.
@@ -79,14 +79,7 @@ impl<'a> Group<'a> {
         let expired = std::mem::take(&mut self.expired);
         self.reads.clear();
         self.members = 0;
-        let out = if batch.is_empty() {
-            apply(self.ks, &[], 0, &events);
-            Ok(0)
-        } else {
-            batch
-                .commit()
-                .inspect(|_| apply(self.ks, &pending, expired, &events))
-        };
+        let out = write_then_apply(self.ks, batch, &pending, expired, &events);
         self.held.clear();
         self.gate = None;
         out

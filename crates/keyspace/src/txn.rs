@@ -278,19 +278,39 @@ impl<'a> Txn<'a> {
             !self.grouped,
             "a grouped transaction commits through its group"
         );
-        if self.batch.is_empty() {
-            apply(self.ks, &[], 0, &self.events);
-            return Ok(0);
-        }
-        let seq = self.batch.commit()?;
-        apply(self.ks, &self.pending, self.expired, &self.events);
-        Ok(seq)
+        write_then_apply(
+            self.ks,
+            self.batch,
+            &self.pending,
+            self.expired,
+            &self.events,
+        )
     }
+}
+
+/// Writes `batch`, and only once it reached storage brings memory in line with `pending` (the
+/// coherence rule) and raises the rest; a batch that writes nothing only raises the events.
+/// Returns the sequence to wait for under `appendfsync always` (0 when nothing was written).
+/// A single transaction and a pipeline group commit through here alike.
+pub(crate) fn write_then_apply(
+    ks: &Keyspace,
+    batch: Batch<'_>,
+    pending: &[Pending],
+    expired: u64,
+    events: &[Queued],
+) -> Result<u64> {
+    if batch.is_empty() {
+        apply(ks, &[], 0, events);
+        return Ok(0);
+    }
+    let seq = batch.commit()?;
+    apply(ks, pending, expired, events);
+    Ok(seq)
 }
 
 /// After a commit reached storage: brings memory in line with the written states, counts the
 /// expired keys, wakes the clients waiting on the keys and raises the queued keyspace events.
-pub(crate) fn apply(ks: &Keyspace, pending: &[Pending], expired: u64, events: &[Queued]) {
+fn apply(ks: &Keyspace, pending: &[Pending], expired: u64, events: &[Queued]) {
     for p in pending {
         match &p.state {
             Some(rec) => ks.hot.put(p.phys, &p.key, rec),
