@@ -24,7 +24,7 @@ use std::time::{Duration, Instant};
 
 use strata_commands::{CmdError, Host, KillFilter, Session, SubKind};
 use strata_keyspace::{Keyspace, KeyspaceOptions};
-use strata_storage::{FsyncPolicy, Storage, StorageOptions};
+use strata_storage::{Activity, FsyncPolicy, Storage, StorageOptions};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
@@ -324,8 +324,9 @@ fn wire_events(shared: &Arc<Shared>) {
 }
 
 /// Opens storage as the configuration says.
-fn open_storage(c: &Config) -> Result<Arc<Storage>, String> {
+fn open_storage(c: &Config, activity: Activity) -> Result<Arc<Storage>, String> {
     let mut o = StorageOptions::new(PathBuf::from(c.get("dir")));
+    o.activity = activity;
     o.databases = c.get_u64("databases").clamp(1, u64::from(u16::MAX)) as u16;
     o.fsync = c
         .get("appendfsync")
@@ -360,10 +361,15 @@ pub fn run(args: Vec<String>) -> i32 {
             .max(1),
         n => n as usize,
     };
+    // The workers report when they run out of tasks: the syncer times `always` fsyncs by it.
+    let activity = Activity::default();
+    let (on_park, on_unpark) = (activity.clone(), activity.clone());
     let rt = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(threads)
         .enable_all()
         .thread_name("strata-worker")
+        .on_thread_park(move || on_park.parked())
+        .on_thread_unpark(move || on_unpark.unparked())
         .build()
     {
         Ok(rt) => rt,
@@ -372,7 +378,7 @@ pub fn run(args: Vec<String>) -> i32 {
             return 1;
         }
     };
-    match rt.block_on(serve(config, logging)) {
+    match rt.block_on(serve(config, logging, activity)) {
         Ok(()) => 0,
         Err(e) => {
             tracing::error!("{e}");
@@ -381,9 +387,9 @@ pub fn run(args: Vec<String>) -> i32 {
     }
 }
 
-async fn serve(config: Config, logging: logging::Handle) -> Result<(), String> {
+async fn serve(config: Config, logging: logging::Handle, activity: Activity) -> Result<(), String> {
     let started = Instant::now();
-    let storage = open_storage(&config)?;
+    let storage = open_storage(&config, activity)?;
     let ks = Keyspace::new(
         storage.clone(),
         KeyspaceOptions {

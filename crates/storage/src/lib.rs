@@ -33,7 +33,7 @@ pub use codec::{
     elem_prefix, list_index, score_bits, score_from_bits, CollHeader, Kind, Record, LIST_MID,
 };
 pub use error::{Result, StorageError};
-pub use sync::FsyncPolicy;
+pub use sync::{Activity, FsyncPolicy};
 
 use codec::{db_end, meta_key, parse_size_value, size_value, split_ttl_key, ttl_key};
 
@@ -57,6 +57,9 @@ pub struct StorageOptions {
     pub write_buffer_bytes: usize,
     /// RocksDB flush and compaction threads.
     pub max_background_jobs: i32,
+    /// The request threads' activity, which times the group fsync under `always` (see `sync`).
+    /// The default is never busy: the fsync starts as soon as a writer asks.
+    pub activity: Activity,
 }
 
 impl StorageOptions {
@@ -69,6 +72,7 @@ impl StorageOptions {
             block_cache_bytes: 64 << 20,
             write_buffer_bytes: 32 << 20,
             max_background_jobs: 2,
+            activity: Activity::default(),
         }
     }
 }
@@ -88,6 +92,7 @@ pub struct Storage {
     path: PathBuf,
     wal: Arc<sync::WalSync>,
     syncer: Mutex<Option<JoinHandle<()>>>,
+    activity: Activity,
     stopping: Arc<AtomicBool>,
     /// Logical → physical database index; SWAPDB swaps two entries.
     db_map: RwLock<Vec<u16>>,
@@ -183,6 +188,7 @@ impl Storage {
         }
         let wal = sync::WalSync::new(opts.fsync);
         let storage = Arc::new(Storage {
+            activity: opts.activity.clone(),
             db,
             path: opts.path.clone(),
             wal,
@@ -206,6 +212,7 @@ impl Storage {
         let weak = Arc::downgrade(self);
         let wal = self.wal.clone();
         let stopping = self.stopping.clone();
+        let activity = self.activity.clone();
         let handle = std::thread::Builder::new()
             .name("wal-sync".into())
             .spawn(move || loop {
@@ -220,6 +227,9 @@ impl Storage {
                 let Some(storage) = weak.upgrade() else {
                     return;
                 };
+                if wal.policy() == FsyncPolicy::Always {
+                    activity.wait_idle(sync::IDLE_WAIT_CAP);
+                }
                 if wal.policy() != FsyncPolicy::No {
                     storage.sync_now();
                 } else {
@@ -335,7 +345,8 @@ impl Storage {
         self.wal.subscribe()
     }
 
-    /// Wakes the syncer for an fsync now (under `always`, by a writer about to wait for it).
+    /// Asks the syncer for an fsync (under `always`, by a writer about to wait for it). It
+    /// starts once the request threads have run out of work (see `sync`).
     pub fn request_sync(&self) {
         self.wal.poke();
     }
