@@ -117,3 +117,52 @@ fn a_pipeline_sees_its_own_writes_in_order() {
         );
     }
 }
+
+/// GETs answered from memory without a transaction still never see half of an MSET: a reader
+/// that saw one key's new value must see the other's when it reads it next.
+#[test]
+fn reads_from_memory_never_see_half_of_a_multi_key_write() {
+    let server = Server::strata(&["--io-threads", "2"]);
+    const WRITES: i64 = 10000;
+    thread::scope(|scope| {
+        let server = &server;
+        scope.spawn(move || {
+            let mut conn = server.raw();
+            for i in 1..=WRITES {
+                let v = i.to_string();
+                let args: [&str; 5] = if i % 2 == 0 {
+                    ["MSET", "x", &v, "y", &v]
+                } else {
+                    ["MSET", "y", &v, "x", &v]
+                };
+                assert_eq!(conn.cmd(&args), b"+OK\r\n");
+            }
+        });
+        for r in 0..2 {
+            scope.spawn(move || {
+                let mut conn = server.raw();
+                let (first, second) = if r == 0 { ("x", "y") } else { ("y", "x") };
+                let value = |reply: Vec<u8>| -> i64 {
+                    let text = String::from_utf8_lossy(&reply).into_owned();
+                    text.lines()
+                        .nth(1)
+                        .and_then(|v| v.parse().ok())
+                        .unwrap_or(0)
+                };
+                loop {
+                    let mut buf = encode(&[b"GET", first.as_bytes()]);
+                    buf.extend(encode(&[b"GET", second.as_bytes()]));
+                    conn.send(&buf);
+                    let (a, b) = (value(conn.reply()), value(conn.reply()));
+                    assert!(
+                        b >= a,
+                        "{first}={a} then {second}={b}: an MSET seen half-applied"
+                    );
+                    if a == WRITES {
+                        break;
+                    }
+                }
+            });
+        }
+    });
+}

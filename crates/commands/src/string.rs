@@ -380,6 +380,9 @@ fn get(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     let [_, key] = args else {
         return Err(arity(ctx));
     };
+    if let Some(found) = ctx.ks.lookup_in_memory(ctx.db(), key) {
+        return Ok(bulk_or_nil(string(found)?.map(|r| r.body)));
+    }
     with_txn(ctx, args, |t, db| {
         Ok(bulk_or_nil(string(t.lookup(db, key)?)?.map(|r| r.body)))
     })

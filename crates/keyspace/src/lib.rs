@@ -16,7 +16,7 @@ mod ready;
 mod txn;
 
 use std::hash::{BuildHasher, Hash, Hasher};
-use std::sync::atomic::AtomicU64;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use bytes::Bytes;
@@ -26,6 +26,7 @@ use strata_storage::{Prev, Storage};
 
 pub use cap::{CapOutcome, CapState, EvictionPolicy, OverCap};
 pub use coll::{Coll, CollRead, ElemSampler, SAMPLE_WALK};
+use events::class;
 pub use events::{class as event_class, Events, Sink as EventSink};
 pub use evict::{EvictOutcome, EvictState};
 pub use group::{Group, MAX_MEMBERS};
@@ -249,6 +250,37 @@ impl Keyspace {
         }
         let g = self.gate.read();
         Some((g, self.stripes[self.stripe(phys, key)].lock()))
+    }
+
+    /// Answers a read of `key` as [`Txn::lookup`] would (hit and miss counted), from memory
+    /// alone and without a transaction, when it can: the key's entry is in memory and live, or
+    /// the tier is complete and has none. None means "take a Txn": this thread is isolated, the
+    /// gate or the key's stripe is held (a writer between its storage write and its memory
+    /// update, or this connection's own pipeline group, whose pending writes memory does not
+    /// show yet), the entry has expired (removing it is a write), the key is only on disk, or a
+    /// miss would raise a keymiss event. Taking the stripe for the read, rather than reading
+    /// memory unlocked, keeps a reader from seeing half of a multi-key write; only trying to take
+    /// it keeps a connection from waiting on its own group.
+    pub fn lookup_in_memory(&self, db: usize, key: &[u8]) -> Option<Option<Record>> {
+        if self.is_isolated() {
+            return None;
+        }
+        let _gate = self.gate.try_read()?;
+        let phys = self.storage.phys(db)?;
+        let _stripe = self.stripes[self.stripe(phys, key)].try_lock()?;
+        let stats = &self.stats;
+        match self.hot.get(phys, key) {
+            Some(rec) if live(&rec, now_ms()) => {
+                stats.hot_hits.fetch_add(1, Ordering::Relaxed);
+                stats.hits.fetch_add(1, Ordering::Relaxed);
+                Some(Some(rec))
+            }
+            None if self.hot.is_complete(phys) && !self.events.enabled(class::KEY_MISS) => {
+                stats.misses.fetch_add(1, Ordering::Relaxed);
+                Some(None)
+            }
+            _ => None,
+        }
     }
 
     /// Exact key count of logical database `db` (O(1)).
