@@ -134,7 +134,7 @@ pub static DEFS: &[Def] = &[
         true,
     ),
     def("rocksdb.block-cache-size", "0", Kind::Memory, false),
-    def("rocksdb.write-buffer-size", "32mb", Kind::Memory, false),
+    def("rocksdb.write-buffer-size", "8mb", Kind::Memory, false),
     def("rocksdb.max-background-jobs", "2", Kind::Int(1, 64), false),
     // Read-only answers for tools that ask (redis-benchmark reads both at start).
     def("appendonly", "yes", Kind::Enum(&["yes"]), false),
