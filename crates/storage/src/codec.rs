@@ -83,15 +83,22 @@ impl Record {
         }
     }
 
+    /// The encoding around the body, `(kind | expiry, crc)`, for writers that place the body
+    /// themselves (`encode` is the three joined).
+    pub fn encode_parts(&self) -> ([u8; HEADER], [u8; CRC]) {
+        let mut head = [0; HEADER];
+        head[0] = self.kind as u8;
+        head[1..].copy_from_slice(&self.expire_ms.to_be_bytes());
+        let mut h = crc32fast::Hasher::new();
+        h.update(&head);
+        h.update(&self.body);
+        (head, h.finalize().to_le_bytes())
+    }
+
     /// The bytes written to the meta family.
     pub fn encode(&self) -> Vec<u8> {
-        let mut out = Vec::with_capacity(HEADER + self.body.len() + CRC);
-        out.push(self.kind as u8);
-        out.extend_from_slice(&self.expire_ms.to_be_bytes());
-        out.extend_from_slice(&self.body);
-        let crc = crc32fast::hash(&out);
-        out.extend_from_slice(&crc.to_le_bytes());
-        out
+        let (head, crc) = self.encode_parts();
+        [&head[..], &self.body, &crc].concat()
     }
 
     /// Parses and verifies a meta value.

@@ -9,6 +9,7 @@ mod cf;
 mod codec;
 mod error;
 mod gc;
+mod rep;
 mod sample;
 mod stats;
 mod sync;
@@ -36,6 +37,7 @@ pub use error::{Result, StorageError};
 pub use sync::{Activity, FsyncPolicy};
 
 use codec::{db_end, meta_key, parse_size_value, size_value, split_ttl_key, ttl_key};
+use rep::{Rep, Tags};
 
 /// How long past its expiry a record must be before the compaction filter may drop it. The active
 /// expirer normally removes it long before; the filter is the backstop that reclaims space when it
@@ -93,6 +95,8 @@ pub struct Storage {
     wal: Arc<sync::WalSync>,
     syncer: Mutex<Option<JoinHandle<()>>>,
     activity: Activity,
+    /// Record openings per family, indexed by `Cf as usize`.
+    tags: [Tags; Cf::ALL.len()],
     stopping: Arc<AtomicBool>,
     /// Logical → physical database index; SWAPDB swaps two entries.
     db_map: RwLock<Vec<u16>>,
@@ -187,7 +191,15 @@ impl Storage {
             map.push(d as u16);
         }
         let wal = sync::WalSync::new(opts.fsync);
+        let mut tags = [Tags::default(); Cf::ALL.len()];
+        for cf in Cf::ALL {
+            let handle = db
+                .cf_handle(cf.name())
+                .ok_or(StorageError::Corrupt("a column family did not open"))?;
+            tags[cf as usize] = Tags::learn(handle);
+        }
         let storage = Arc::new(Storage {
+            tags,
             activity: opts.activity.clone(),
             db,
             path: opts.path.clone(),
@@ -314,6 +326,11 @@ impl Storage {
     /// The data directory.
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// How records of `cf` open in a write batch (see `rep`).
+    fn tags(&self, cf: Cf) -> &Tags {
+        &self.tags[cf as usize]
     }
 
     fn cf(&self, cf: Cf) -> &ColumnFamily {
@@ -619,11 +636,9 @@ impl Storage {
     pub fn batch(&self) -> Batch<'_> {
         Batch {
             s: self,
-            wb: None,
+            rep: Rep::default(),
             deltas: Vec::new(),
             clears: Vec::new(),
-            merged: Vec::new(),
-            merged_count: 0,
         }
     }
 
@@ -645,23 +660,15 @@ impl Storage {
     }
 }
 
-/// Bytes before the first record of a RocksDB write batch: the sequence and the count.
-const BATCH_HEADER: usize = 12;
-
 /// A write batch with the counter changes it implies. Nothing is visible until `commit`.
 pub struct Batch<'a> {
     s: &'a Storage,
-    /// Created on the first write: most transactions only read, and a RocksDB batch is a C++
-    /// allocation and free.
-    wb: Option<WriteBatch>,
+    /// The records, in RocksDB's format (see `rep`).
+    rep: Rep,
     /// Counter deltas per physical db: `(db, [keys, bytes, volatile])`.
     deltas: Vec<(u16, [i64; stats::LANES])>,
     /// Physical dbs this batch empties: their counters are reset, not adjusted.
     clears: Vec<u16>,
-    /// Records taken in from other batches (`absorb`), behind a batch header; `merged_count`
-    /// of them. Built into one RocksDB batch at commit.
-    merged: Vec<u8>,
-    merged_count: u32,
 }
 
 impl Batch<'_> {
@@ -669,13 +676,15 @@ impl Batch<'_> {
     /// logical size. Keeps the ttl index and both counters in step.
     pub fn put(&mut self, phys: u16, key: &[u8], rec: &Record, size: u64, prev: Option<Prev>) {
         let s = self.s;
-        self.wb()
-            .put_cf(s.cf(Cf::Meta), meta_key(phys, key), rec.encode());
+        let db = phys.to_be_bytes();
+        let (head, crc) = rec.encode_parts();
+        self.rep
+            .put(s.tags(Cf::Meta), &[&db, key], &[&head, &rec.body, &crc]);
         let (old_size, was_volatile) = match prev {
             Some(p) => {
                 if p.expire_ms != 0 && (p.expire_ms != rec.expire_ms || p.size != size) {
-                    self.wb()
-                        .delete_cf(s.cf(Cf::Ttl), ttl_key(phys, p.expire_ms, key));
+                    self.rep
+                        .delete(s.tags(Cf::Ttl), &[&db, &p.expire_ms.to_be_bytes(), key]);
                 }
                 (p.size as i64, p.expire_ms != 0)
             }
@@ -683,10 +692,10 @@ impl Batch<'_> {
         };
         if rec.expire_ms != 0 && prev.is_none_or(|p| p.expire_ms != rec.expire_ms || p.size != size)
         {
-            self.wb().put_cf(
-                s.cf(Cf::Ttl),
-                ttl_key(phys, rec.expire_ms, key),
-                size_value(size),
+            self.rep.put(
+                s.tags(Cf::Ttl),
+                &[&db, &rec.expire_ms.to_be_bytes(), key],
+                &[&size_value(size)],
             );
         }
         let volatile = i64::from(rec.expire_ms != 0) - i64::from(was_volatile);
@@ -699,10 +708,11 @@ impl Batch<'_> {
     /// Removes `key`, whose current state is `prev`.
     pub fn delete(&mut self, phys: u16, key: &[u8], prev: Prev) {
         let s = self.s;
-        self.wb().delete_cf(s.cf(Cf::Meta), meta_key(phys, key));
+        let db = phys.to_be_bytes();
+        self.rep.delete(s.tags(Cf::Meta), &[&db, key]);
         if prev.expire_ms != 0 {
-            self.wb()
-                .delete_cf(s.cf(Cf::Ttl), ttl_key(phys, prev.expire_ms, key));
+            self.rep
+                .delete(s.tags(Cf::Ttl), &[&db, &prev.expire_ms.to_be_bytes(), key]);
         }
         self.count(
             phys,
@@ -713,40 +723,39 @@ impl Batch<'_> {
     /// Writes one element record. The collection's metadata, written in the same batch, carries
     /// the counts.
     pub fn put_elem(&mut self, cf: Cf, key: &[u8], value: &[u8]) {
-        let s = self.s;
-        self.wb().put_cf(s.cf(cf), key, value);
+        self.rep.put(self.s.tags(cf), &[key], &[value]);
     }
 
     /// Removes one element record.
     pub fn delete_elem(&mut self, cf: Cf, key: &[u8]) {
-        let s = self.s;
-        self.wb().delete_cf(s.cf(cf), key);
+        self.rep.delete(self.s.tags(cf), &[key]);
     }
 
     /// Settles a ttl entry whose key the compaction filter already dropped: the entry goes and
     /// the counters lose the key it stood for.
     pub fn settle_orphan_ttl(&mut self, phys: u16, key: &[u8], expire_ms: u64, size: u64) {
-        let s = self.s;
-        self.wb()
-            .delete_cf(s.cf(Cf::Ttl), ttl_key(phys, expire_ms, key));
+        self.rep.delete(
+            self.s.tags(Cf::Ttl),
+            &[&phys.to_be_bytes(), &expire_ms.to_be_bytes(), key],
+        );
         self.count(phys, [-1, -(size as i64), -1]);
     }
 
     /// Empties a physical database: two range deletes and two counter resets, O(1).
     pub fn clear_db(&mut self, phys: u16) {
         let s = self.s;
-        let (from, to) = (phys.to_be_bytes().to_vec(), db_end(phys));
+        let (from, to) = (phys.to_be_bytes(), db_end(phys));
         for cf in [Cf::Meta, Cf::Sub, Cf::Score, Cf::Ttl] {
-            self.wb().delete_range_cf(s.cf(cf), &from, &to);
+            self.rep.delete_range(s.tags(cf), &from, &to);
         }
-        let stats = s.cf(Cf::Stats);
-        self.wb().put_cf(
+        let stats = s.tags(Cf::Stats);
+        self.rep.put(
             stats,
-            stats::counters_key(phys),
-            stats::encode_lanes([0; stats::LANES]),
+            &[&stats::counters_key(phys)],
+            &[&stats::encode_lanes([0; stats::LANES])],
         );
         for k in stats::legacy_keys(phys) {
-            self.wb().delete_cf(stats, k);
+            self.rep.delete(stats, &[&k]);
         }
         self.deltas.retain(|(d, _)| *d != phys);
         self.clears.push(phys);
@@ -764,13 +773,9 @@ impl Batch<'_> {
         [&s.keys[i], &s.bytes[i], &s.volatile[i]]
     }
 
-    fn wb(&mut self) -> &mut WriteBatch {
-        self.wb.get_or_insert_with(WriteBatch::default)
-    }
-
     /// Whether the batch writes nothing.
     pub fn is_empty(&self) -> bool {
-        self.merged_count == 0 && self.wb.as_ref().is_none_or(WriteBatch::is_empty)
+        self.rep.is_empty()
     }
 
     /// Takes in `other`'s writes, after this batch's own, and its counter changes, so that both
@@ -781,26 +786,7 @@ impl Batch<'_> {
         for (d, delta) in std::mem::take(&mut other.deltas) {
             self.count(d, delta);
         }
-        if let Some(mine) = self.wb.take() {
-            self.append_records(&mine);
-        }
-        if let Some(theirs) = other.wb.take() {
-            self.append_records(&theirs);
-        }
-    }
-
-    /// Appends a RocksDB batch's records to `merged`. A batch's representation is a 12-byte
-    /// header (sequence, then the record count as a little-endian u32) and its records, as the
-    /// WAL stores them.
-    fn append_records(&mut self, wb: &WriteBatch) {
-        if wb.is_empty() {
-            return;
-        }
-        if self.merged.is_empty() {
-            self.merged.extend_from_slice(&[0; BATCH_HEADER]);
-        }
-        self.merged.extend_from_slice(&wb.data()[BATCH_HEADER..]);
-        self.merged_count += wb.len() as u32;
+        self.rep.append(&other.rep);
     }
 
     /// Appends the batch (with its counter merges) to the WAL and memtables, then updates the
@@ -811,24 +797,20 @@ impl Batch<'_> {
         if self.is_empty() {
             return Ok(s.written_seq());
         }
-        if self.merged_count > 0 {
-            if let Some(own) = self.wb.take() {
-                self.append_records(&own);
-            }
-            self.merged[8..BATCH_HEADER].copy_from_slice(&self.merged_count.to_le_bytes());
-            self.wb = Some(WriteBatch::from_data(&self.merged));
-        }
-        let stats = s.cf(Cf::Stats);
         self.deltas.retain(|(d, _)| (*d as usize) < s.keys.len());
         let deltas = std::mem::take(&mut self.deltas);
         for &(d, delta) in &deltas {
             if delta != [0; stats::LANES] {
-                self.wb()
-                    .merge_cf(stats, stats::counters_key(d), stats::encode_lanes(delta));
+                self.rep.merge(
+                    s.tags(Cf::Stats),
+                    &[&stats::counters_key(d)],
+                    &[&stats::encode_lanes(delta)],
+                );
             }
         }
-        let wb = self.wb.take().unwrap_or_default();
-        if let Err(e) = s.db.write_opt(wb, &WriteOptions::default()) {
+        if let Err(e) =
+            s.db.write_opt(self.rep.write_batch(), &WriteOptions::default())
+        {
             s.fail(e.to_string());
             return Err(e.into());
         }
