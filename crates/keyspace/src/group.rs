@@ -138,8 +138,10 @@ impl Keyspace {
             };
             let i = self.stripe(phys, k);
             if !g.held.iter().any(|(h, _)| *h == i) {
+                // A stripe the group did not hold: no earlier member touched this key.
                 let guard = self.stripes[i].try_lock()?;
                 g.held.push((i, guard));
+                continue;
             }
             if let Some(state) = g.state(phys, k) {
                 known.push((phys, Bytes::copy_from_slice(k), state));
