@@ -138,6 +138,11 @@ async fn serve(
     let mut buffered = false;
     let mut write_seq = 0;
     let mailbox = shared.pubsub.attach(client.id, client.kill.clone());
+    // Made once and polled again on every wait, rather than made and dropped per request: each
+    // registers with its notifier under a lock on first poll and leaves it under the lock when
+    // dropped, which cost about as much as a GET's own work.
+    let mut killed = std::pin::pin!(client.kill.cancelled());
+    let mut mail = std::pin::pin!(mailbox.notify.notified());
     // Set once the client sent MONITOR: every command's line arrives here.
     let mut monitor_rx: Option<tokio::sync::broadcast::Receiver<bytes::Bytes>> = None;
     loop {
@@ -172,8 +177,11 @@ async fn serve(
                     Err(e) if e.kind() == std::io::ErrorKind::TimedOut => return "idle timeout",
                     Err(_) => return "read error",
                 },
-                _ = client.kill.cancelled() => return "killed",
-                _ = mailbox.notify.notified() => 0,
+                _ = killed.as_mut() => return "killed",
+                _ = mail.as_mut() => {
+                    mail.set(mailbox.notify.notified());
+                    0
+                }
                 line = crate::observe::next_line(&mut monitor_rx) => {
                     monitor_line = Some(line);
                     0
@@ -254,7 +262,7 @@ async fn serve(
                 out.clear();
                 tokio::select! {
                     _ = shared.observe.wait_pause(obs.def) => {}
-                    _ = client.kill.cancelled() => return "killed",
+                    _ = killed.as_mut() => return "killed",
                 }
                 // Permissions may have changed while it waited.
                 resolved = strata_commands::prepare(shared, &mut session, &args);
@@ -336,7 +344,7 @@ async fn serve(
                 r = sock.write_all(&out) => if r.is_err() {
                     return "write error";
                 },
-                _ = client.kill.cancelled() => return "killed",
+                _ = killed.as_mut() => return "killed",
             }
             mailbox.written();
             out.clear();
