@@ -143,6 +143,8 @@ async fn serve(
     // dropped, which cost about as much as a GET's own work.
     let mut killed = std::pin::pin!(client.kill.cancelled());
     let mut mail = std::pin::pin!(mailbox.notify.notified());
+    // Requests held back to run as one group; empty between reads, kept for its allocation.
+    let mut run: Vec<Held> = Vec::new();
     // Set once the client sent MONITOR: every command's line arrives here.
     let mut monitor_rx: Option<tokio::sync::broadcast::Receiver<bytes::Bytes>> = None;
     loop {
@@ -196,7 +198,6 @@ async fn serve(
 
         let mut close = false;
         let mut blocked = None;
-        let mut run: Vec<Held> = Vec::new();
         // Runs the held requests (see `run_held`); a failed write ends the connection.
         macro_rules! run_held {
             () => {
