@@ -168,3 +168,38 @@ fn hot_charge_tracks_real_allocation() {
         "charged {charged} bytes for {real} allocated"
     );
 }
+
+/// With `hot-warmup yes`, after a restart with data the memory tier loads the data set in the
+/// background; then it answers misses without reading the disk, and serves the values that were
+/// written. By default it stays incomplete and misses read the disk.
+#[test]
+fn a_restart_warms_the_memory_tier_up_in_the_background() {
+    let mut s = Server::strata(&["--hot-warmup", "yes"]);
+    write(&mut s.raw(), 0..3000, 100);
+    assert_eq!(info(&s, "tiering", "hot_complete_dbs"), 16);
+    s.restart();
+    assert!(
+        eventually(30, || info(&s, "tiering", "hot_complete_dbs") == 16),
+        "the warm-up did not complete"
+    );
+    let cold = info(&s, "tiering", "cold_reads");
+    read_back(&mut s.raw(), 0..3000, 100);
+    assert_eq!(s.raw().cmd(&["GET", "missing"]), b"$-1\r\n");
+    assert_eq!(s.raw().cmd(&["SET", "new", "1"]), b"+OK\r\n");
+    assert_eq!(
+        info(&s, "tiering", "cold_reads"),
+        cold,
+        "no disk read once warm"
+    );
+    assert_eq!(s.raw().cmd(&["DBSIZE"]), b":3001\r\n");
+
+    let mut off = Server::strata(&[]);
+    write(&mut off.raw(), 0..100, 100);
+    off.restart();
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(info(&off, "tiering", "hot_complete_dbs"), 15);
+    let cold = info(&off, "tiering", "cold_reads");
+    assert_eq!(off.raw().cmd(&["GET", "missing"]), b"$-1\r\n");
+    assert_eq!(info(&off, "tiering", "cold_reads"), cold + 1);
+    read_back(&mut off.raw(), 0..100, 100);
+}

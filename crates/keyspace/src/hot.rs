@@ -35,10 +35,13 @@
 //! is complete a miss in it is an answer, so reads and writes of absent keys skip the disk
 //! lookup: the cheapest miss a tiered store can have, for every data set that fits its budget.
 //! The flag is cleared *before* such an entry is removed, under the shard lock that the removal
-//! takes, so a reader that misses the entry also sees the flag down. It is never set again while
-//! keys remain on disk: a restart with data starts incomplete, and misses then go to RocksDB.
+//! takes, so a reader that misses the entry also sees the flag down. A restart with data starts
+//! incomplete, and misses go to RocksDB until the warm-up (`crate::warm`) has loaded every key
+//! and found that no entry of a live key left meanwhile: the flag shares a word with a count of
+//! such departures, so the warm-up sets it with one compare-and-swap against the count it saw
+//! when it began.
 
-use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use std::time::Instant;
 
 use bytes::Bytes;
@@ -55,6 +58,11 @@ pub(crate) const TICKS_PER_SEC: u64 = 10;
 
 /// The admission ceiling's margin over the budget is a quarter of the budget, at most this.
 const CEILING_MARGIN_MAX: u64 = 64 << 20;
+
+/// The completeness flag in a map's state word.
+const COMPLETE: u64 = 1;
+/// What one departure of a live key's entry adds to a map's state word.
+const DEPARTURE: u64 = 2;
 
 /// One bucket of a hash table: the key and entry in place, plus hashbrown's control byte.
 const SLOT: usize = std::mem::size_of::<(Bytes, Entry)>() + 1;
@@ -87,7 +95,9 @@ pub struct HotTier {
     /// Per map, the largest capacity seen since the tier last shrank it: what its tables hold.
     peaks: Vec<AtomicUsize>,
     /// Per map, whether it holds every key of its database (see *Completeness*).
-    complete: Vec<AtomicBool>,
+    /// Per map: bit 0 is the completeness flag ([`COMPLETE`]); the bits above count the entries
+    /// of live keys that left ([`DEPARTURE`]), which a warm-up checks before it sets the flag.
+    complete: Vec<AtomicU64>,
     /// Shards per map (dashmap's default count, set explicitly so that tables can be measured).
     shards: usize,
     /// Sum of the charges of the entries held.
@@ -163,7 +173,7 @@ impl HotTier {
                 .map(|_| DashMap::with_hasher_and_shard_amount(Default::default(), shards))
                 .collect(),
             peaks: (0..dbs).map(|_| AtomicUsize::new(0)).collect(),
-            complete: (0..dbs).map(|_| AtomicBool::new(false)).collect(),
+            complete: (0..dbs).map(|_| AtomicU64::new(0)).collect(),
             shards,
             bytes: AtomicUsize::new(0),
             tables: AtomicUsize::new(0),
@@ -289,23 +299,47 @@ impl HotTier {
     pub(crate) fn is_complete(&self, phys: u16) -> bool {
         self.complete
             .get(phys as usize)
-            .is_some_and(|c| c.load(Ordering::Acquire))
+            .is_some_and(|c| c.load(Ordering::Acquire) & COMPLETE != 0)
+    }
+
+    /// How many maps are complete (INFO `hot_complete_dbs`).
+    pub fn complete_maps(&self) -> usize {
+        (0..self.maps.len() as u16)
+            .filter(|&p| self.is_complete(p))
+            .count()
     }
 
     /// Declares map `phys` complete. The caller knows its database is empty on disk and holds
     /// it exclusively (start-up, FLUSHDB), and the map is empty.
     pub(crate) fn set_complete(&self, phys: u16) {
         if let Some(c) = self.complete.get(phys as usize) {
-            c.store(true, Ordering::Release);
+            c.fetch_or(COMPLETE, Ordering::AcqRel);
         }
     }
 
-    /// Lowers map `phys`'s completeness before an entry of a key that stays on disk leaves it.
+    /// Map `phys`'s completeness state when it is incomplete: the token a warm-up passes to
+    /// [`HotTier::set_complete_if`] once it has loaded every key.
+    pub(crate) fn incomplete_state(&self, phys: u16) -> Option<u64> {
+        let s = self.complete.get(phys as usize)?.load(Ordering::Acquire);
+        (s & COMPLETE == 0).then_some(s)
+    }
+
+    /// Declares map `phys` complete if no entry of a live key has left it since `state` was
+    /// read (each departure changes the state). Returns whether it did.
+    pub(crate) fn set_complete_if(&self, phys: u16, state: u64) -> bool {
+        self.complete.get(phys as usize).is_some_and(|c| {
+            c.compare_exchange(state, state | COMPLETE, Ordering::AcqRel, Ordering::Acquire)
+                .is_ok()
+        })
+    }
+
+    /// Lowers map `phys`'s completeness before an entry of a key that stays on disk leaves it,
+    /// and counts the departure, so that a warm-up running meanwhile cannot declare it complete.
     fn incomplete(&self, phys: usize) {
         if let Some(c) = self.complete.get(phys) {
-            if c.load(Ordering::Relaxed) {
-                c.store(false, Ordering::SeqCst);
-            }
+            let _ = c.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |s| {
+                Some(s.wrapping_add(DEPARTURE) & !COMPLETE)
+            });
         }
     }
 

@@ -14,6 +14,7 @@ mod hints;
 mod hot;
 mod ready;
 mod txn;
+mod warm;
 
 use std::hash::{BuildHasher, Hash, Hasher};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -37,6 +38,7 @@ pub use strata_storage::{
     LIST_MID,
 };
 pub use txn::Txn;
+pub use warm::WarmOutcome;
 
 /// The stripe locks a transaction holds: inline for the few keys most commands name, so that
 /// taking them allocates nothing.

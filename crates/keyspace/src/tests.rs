@@ -347,3 +347,119 @@ fn reads_from_memory_answer_only_what_memory_knows() {
     }
     assert_eq!(body(ks.lookup_in_memory(99, b"a")), None);
 }
+
+fn key_of(i: usize) -> Vec<u8> {
+    format!("k{i:06}").into_bytes()
+}
+
+#[test]
+fn warm_up_makes_a_restarted_tier_complete_and_respects_the_budget() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    {
+        let ks = open(dir.path());
+        for i in 0..2000 {
+            set(&ks, 0, &key_of(i), b"v", 0);
+        }
+        // An expired record is loaded too: removing it later keeps the counters exact.
+        set(&ks, 0, b"gone", b"v", crate::now_ms() + 20);
+    }
+    std::thread::sleep(std::time::Duration::from_millis(40));
+    let ks = open(dir.path());
+    assert!(!ks.hot().is_complete(0));
+    assert_eq!(ks.warm_up(1).expect("warm"), WarmOutcome::NothingToDo);
+    assert_eq!(
+        ks.warm_up(0).expect("warm"),
+        WarmOutcome::Complete { loaded: 2001 }
+    );
+    assert!(ks.hot().is_complete(0));
+    let cold = || {
+        ks.stats
+            .cold_reads
+            .load(std::sync::atomic::Ordering::Relaxed)
+    };
+    let before = cold();
+    assert_eq!(get(&ks, 0, b"absent"), None);
+    assert_eq!(get(&ks, 0, b"gone"), None);
+    assert_eq!(get(&ks, 0, &key_of(7)), Some(Bytes::from_static(b"v")));
+    assert_eq!(cold(), before, "a complete tier reads no disk");
+    assert_eq!(
+        ks.dbsize(0),
+        2000,
+        "the expired key left with exact counters"
+    );
+    drop(ks);
+    // A budget the data set does not fit: nothing is loaded, the map stays incomplete.
+    let s = Storage::open(&StorageOptions::new(dir.path())).expect("open");
+    let ks = Keyspace::new(
+        s,
+        KeyspaceOptions {
+            hot_memory: 64 << 10,
+            ..KeyspaceOptions::default()
+        },
+    );
+    assert_eq!(ks.warm_up(0).expect("warm"), WarmOutcome::TooBig);
+    assert!(!ks.hot().is_complete(0));
+    assert_eq!(ks.hot().len(), 0);
+}
+
+#[test]
+fn a_departure_during_warm_up_keeps_the_tier_incomplete() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    set(&open(dir.path()), 0, b"a", b"1", 0);
+    let ks = open(dir.path());
+    let state = ks
+        .hot()
+        .incomplete_state(0)
+        .expect("incomplete after restart");
+    get(&ks, 0, b"a");
+    ks.drop_hot(Some(0), &[Bytes::from_static(b"a")]);
+    assert!(!ks.hot().set_complete_if(0, state), "a departure since");
+    let state = ks.hot().incomplete_state(0).expect("still incomplete");
+    assert!(ks.hot().set_complete_if(0, state));
+    assert!(ks.hot().is_complete(0));
+}
+
+/// Writers delete, rewrite and create keys while the warm-up runs. If it declares the tier
+/// complete, memory must then hold exactly the keys on disk, with their values.
+#[test]
+fn warm_up_under_concurrent_writes_leaves_memory_equal_to_disk() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    {
+        let ks = open(dir.path());
+        for i in 0..20_000 {
+            set(&ks, 0, &key_of(i), b"old", 0);
+        }
+    }
+    for _ in 0..3 {
+        let ks = open(dir.path());
+        let outcome = std::thread::scope(|scope| {
+            let warm = scope.spawn(|| ks.warm_up(0).expect("warm"));
+            for i in (0..20_000).step_by(7) {
+                let k = key_of(i);
+                let mut t = ks.txn(&[(0, &k)]);
+                if i % 2 == 0 {
+                    t.delete(0, &k).expect("delete");
+                } else {
+                    t.put(0, &k, Record::string(Bytes::from_static(b"new")))
+                        .expect("put");
+                }
+                t.commit().expect("commit");
+                let fresh = key_of(100_000 + i);
+                set(&ks, 0, &fresh, b"fresh", 0);
+            }
+            warm.join().expect("warm-up thread")
+        });
+        if !matches!(outcome, WarmOutcome::Complete { .. }) {
+            continue;
+        }
+        let (disk, last) = ks.storage.scan(0, None, usize::MAX).expect("scan");
+        assert!(last);
+        assert_eq!(ks.hot().len(), disk.len(), "memory holds every key on disk");
+        for (k, rec) in &disk {
+            let cached = ks.hot().peek(0, k).expect("key on disk is in memory");
+            assert_eq!(cached.body, rec.body, "{k:?}");
+        }
+        return;
+    }
+    panic!("the warm-up never completed");
+}

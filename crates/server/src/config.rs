@@ -98,6 +98,7 @@ pub static DEFS: &[Def] = &[
     def("hot-memory", "256mb", Kind::Memory, true),
     def("hot-idle-seconds", "0", Kind::Int(0, i32::MAX as i64), true),
     def("hot-max-object-size", "1mb", Kind::Memory, true),
+    def("hot-warmup", "no", Kind::Bool, false),
     Def {
         name: "max-data-size",
         aliases: &["maxmemory"],

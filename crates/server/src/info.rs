@@ -224,6 +224,7 @@ fn section(s: &Shared, name: &str, out: &mut String) {
                 ks.stats.cold_reads.load(Ordering::Relaxed),
             );
             field(out, "hot_dropped_keys", hot.dropped.load(Ordering::Relaxed));
+            field(out, "hot_complete_dbs", hot.complete_maps());
             field(out, "collection_compactions", ks.collection_compactions());
             field(out, "hot_tier_budget", hot.budget());
             field(out, "hot_idle_seconds", hot.idle_seconds());

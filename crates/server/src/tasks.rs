@@ -39,6 +39,32 @@ pub(crate) fn spawn_all(shared: &Arc<Shared>, tracker: &TaskTracker) {
     tracker.spawn(active_expiry(shared.clone()));
     tracker.spawn(hot_evictor(shared.clone()));
     tracker.spawn(data_cap(shared.clone()));
+    if shared.config.get("hot-warmup") == "yes" {
+        tracker.spawn(warm_up(shared.clone()));
+    }
+}
+
+/// Loads each database that has data into the memory tier, one after another, in the
+/// background (see `strata_keyspace::WarmOutcome` for the ways it ends).
+async fn warm_up(shared: Arc<Shared>) {
+    let started = std::time::Instant::now();
+    for phys in 0..shared.ks.databases() as u16 {
+        if shared.shutdown.is_cancelled() {
+            return;
+        }
+        let ks = shared.ks.clone();
+        match tokio::task::spawn_blocking(move || ks.warm_up(phys)).await {
+            Ok(Ok(strata_keyspace::WarmOutcome::NothingToDo)) => {}
+            Ok(Ok(outcome)) => tracing::info!(
+                db = phys,
+                ?outcome,
+                ms = started.elapsed().as_millis() as u64,
+                "memory tier warm-up"
+            ),
+            Ok(Err(e)) => tracing::warn!(db = phys, error = %e, "memory tier warm-up failed"),
+            Err(e) => tracing::warn!(db = phys, error = %e, "memory tier warm-up stopped"),
+        }
+    }
 }
 
 /// How often the evictor and the cap enforcer look: often enough that the memory tier and the
