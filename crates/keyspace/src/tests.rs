@@ -352,17 +352,21 @@ fn key_of(i: usize) -> Vec<u8> {
     format!("k{i:06}").into_bytes()
 }
 
+/// A data dir whose db 0 holds `key_of(0..n)` set to `value`, written by a keyspace since closed.
+fn dir_with_keys(n: usize, value: &'static [u8]) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let ks = open(dir.path());
+    for i in 0..n {
+        set(&ks, 0, &key_of(i), value, 0);
+    }
+    dir
+}
+
 #[test]
 fn warm_up_makes_a_restarted_tier_complete_and_respects_the_budget() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    {
-        let ks = open(dir.path());
-        for i in 0..2000 {
-            set(&ks, 0, &key_of(i), b"v", 0);
-        }
-        // An expired record is loaded too: removing it later keeps the counters exact.
-        set(&ks, 0, b"gone", b"v", crate::now_ms() + 20);
-    }
+    let dir = dir_with_keys(2000, b"v");
+    // An expired record is loaded too: removing it later keeps the counters exact.
+    set(&open(dir.path()), 0, b"gone", b"v", crate::now_ms() + 20);
     std::thread::sleep(std::time::Duration::from_millis(40));
     let ks = open(dir.path());
     assert!(!ks.hot().is_complete(0));
@@ -423,13 +427,7 @@ fn a_departure_during_warm_up_keeps_the_tier_incomplete() {
 /// complete, memory must then hold exactly the keys on disk, with their values.
 #[test]
 fn warm_up_under_concurrent_writes_leaves_memory_equal_to_disk() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    {
-        let ks = open(dir.path());
-        for i in 0..20_000 {
-            set(&ks, 0, &key_of(i), b"old", 0);
-        }
-    }
+    let dir = dir_with_keys(20_000, b"old");
     for _ in 0..3 {
         let ks = open(dir.path());
         let outcome = std::thread::scope(|scope| {
