@@ -118,12 +118,14 @@ fn a_pipeline_sees_its_own_writes_in_order() {
     }
 }
 
-/// GETs answered from memory without a transaction still never see half of an MSET: a reader
-/// that saw one key's new value must see the other's when it reads it next.
+/// GETs and MGETs answered from memory without a transaction still never see half of an MSET:
+/// a reader that saw one key's new value must see the other's when it reads it next, and one
+/// MGET sees one MSET's values only.
 #[test]
 fn reads_from_memory_never_see_half_of_a_multi_key_write() {
     let server = Server::strata(&["--io-threads", "2"]);
     const WRITES: i64 = 10000;
+    const WIDE: usize = 40;
     thread::scope(|scope| {
         let server = &server;
         scope.spawn(move || {
@@ -135,6 +137,20 @@ fn reads_from_memory_never_see_half_of_a_multi_key_write() {
                 } else {
                     ["MSET", "y", &v, "x", &v]
                 };
+                assert_eq!(conn.cmd(&args), b"+OK\r\n");
+            }
+        });
+        // Wide MSETs for the MGET reader below, so that its reads overlap their memory updates.
+        scope.spawn(move || {
+            let mut conn = server.raw();
+            for i in 1..=WRITES / 4 {
+                let v = i.to_string();
+                let mut args = vec!["MSET".to_string()];
+                for k in 0..WIDE {
+                    let k = if i % 2 == 0 { k } else { WIDE - 1 - k };
+                    args.extend([format!("m{k}"), v.clone()]);
+                }
+                let args: Vec<&str> = args.iter().map(String::as_str).collect();
                 assert_eq!(conn.cmd(&args), b"+OK\r\n");
             }
         });
@@ -164,5 +180,34 @@ fn reads_from_memory_never_see_half_of_a_multi_key_write() {
                 }
             });
         }
+        // MGET takes every key's stripe at once: all its values come from one MSET.
+        scope.spawn(move || {
+            let mut conn = server.raw();
+            let keys: Vec<String> = (0..WIDE).map(|k| format!("m{k}")).collect();
+            let mut args = vec!["MGET"];
+            args.extend(keys.iter().map(String::as_str));
+            loop {
+                let r = conn.cmd(&args);
+                let text = String::from_utf8_lossy(&r).into_owned();
+                // Values, or "$-1" for nil: each bulk's header line is followed by its value.
+                let mut lines = text.split("\r\n").skip(1);
+                let mut values = Vec::new();
+                while let Some(head) = lines.next().filter(|l| !l.is_empty()) {
+                    values.push(if head == "$-1" {
+                        head
+                    } else {
+                        lines.next().unwrap_or("")
+                    });
+                }
+                assert_eq!(values.len(), WIDE, "{text:?}");
+                assert!(
+                    values.iter().all(|v| *v == values[0]),
+                    "MSET seen half-applied: {text:?}"
+                );
+                if values[0] == (WRITES / 4).to_string() {
+                    break;
+                }
+            }
+        });
     });
 }

@@ -380,8 +380,9 @@ fn get(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     let [_, key] = args else {
         return Err(arity(ctx));
     };
-    if let Some(found) = ctx.ks.lookup_in_memory(ctx.db(), key) {
-        return Ok(bulk_or_nil(string(found)?.map(|r| r.body)));
+    if let Some(found) = ctx.ks.lookup_in_memory(ctx.db(), std::slice::from_ref(key)) {
+        let rec = found.into_iter().next().flatten();
+        return Ok(bulk_or_nil(string(rec)?.map(|r| r.body)));
     }
     with_txn(ctx, args, |t, db| {
         Ok(bulk_or_nil(string(t.lookup(db, key)?)?.map(|r| r.body)))
@@ -494,13 +495,20 @@ fn getex(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
 /// # Format
 /// `MGET key [key ...]` — values in order; nil for missing keys and keys of other types.
 fn mget(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+    let string_or_nil = |r: Option<Record>| match r {
+        Some(r) if r.kind == Kind::String => Reply::Bulk(r.body),
+        _ => Reply::Null,
+    };
+    if let Some(found) = ctx
+        .ks
+        .lookup_in_memory(ctx.db(), args.get(1..).unwrap_or_default())
+    {
+        return Ok(Reply::Array(found.into_iter().map(string_or_nil).collect()));
+    }
     with_txn(ctx, args, |t, db| {
         let mut out = Vec::with_capacity(args.len().saturating_sub(1));
         for key in args.iter().skip(1) {
-            out.push(match t.lookup(db, key)? {
-                Some(r) if r.kind == Kind::String => Reply::Bulk(r.body),
-                _ => Reply::Null,
-            });
+            out.push(string_or_nil(t.lookup(db, key)?));
         }
         Ok(Reply::Array(out))
     })

@@ -254,35 +254,54 @@ impl Keyspace {
         Some((g, self.stripes[self.stripe(phys, key)].lock()))
     }
 
-    /// Answers a read of `key` as [`Txn::lookup`] would (hit and miss counted), from memory
-    /// alone and without a transaction, when it can: the key's entry is in memory and live, or
+    /// Answers reads of `keys` as [`Txn::lookup`] would (hits and misses counted), from memory
+    /// alone and without a transaction, when it can: each key's entry is in memory and live, or
     /// the tier is complete and has none. None means "take a Txn": this thread is isolated, the
-    /// gate or the key's stripe is held (a writer between its storage write and its memory
-    /// update, or this connection's own pipeline group, whose pending writes memory does not
-    /// show yet), the entry has expired (removing it is a write), the key is only on disk, or a
-    /// miss would raise a keymiss event. Taking the stripe for the read, rather than reading
-    /// memory unlocked, keeps a reader from seeing half of a multi-key write; only trying to take
-    /// it keeps a connection from waiting on its own group.
-    pub fn lookup_in_memory(&self, db: usize, key: &[u8]) -> Option<Option<Record>> {
+    /// gate or one of the keys' stripes is held (a writer between its storage write and its
+    /// memory update, or this connection's own pipeline group, whose pending writes memory does
+    /// not show yet), an entry has expired (removing it is a write), a key is only on disk, or a
+    /// miss would raise a keymiss event. All the keys' stripes are taken together for the read,
+    /// so that no reader sees half of a multi-key write; only trying to take them keeps a
+    /// connection from waiting on its own group.
+    pub fn lookup_in_memory(
+        &self,
+        db: usize,
+        keys: &[Bytes],
+    ) -> Option<SmallVec<[Option<Record>; 1]>> {
         if self.is_isolated() {
             return None;
         }
         let _gate = self.gate.try_read()?;
         let phys = self.storage.phys(db)?;
-        let _stripe = self.stripes[self.stripe(phys, key)].try_lock()?;
-        let stats = &self.stats;
-        match self.hot.get(phys, key) {
-            Some(rec) if live(&rec, now_ms()) => {
-                stats.hot_hits.fetch_add(1, Ordering::Relaxed);
-                stats.hits.fetch_add(1, Ordering::Relaxed);
-                Some(Some(rec))
+        let mut idx: SmallVec<[usize; 8]> = keys.iter().map(|k| self.stripe(phys, k)).collect();
+        idx.sort_unstable();
+        idx.dedup();
+        let _locks: Guards<'_> = idx
+            .iter()
+            .map(|&i| self.stripes[i].try_lock())
+            .collect::<Option<_>>()?;
+        let now = now_ms();
+        let mut out = SmallVec::with_capacity(keys.len());
+        let mut hits = 0;
+        for key in keys {
+            match self.hot.get(phys, key) {
+                Some(rec) if live(&rec, now) => {
+                    hits += 1;
+                    out.push(Some(rec));
+                }
+                None if self.hot.is_complete(phys) && !self.events.enabled(class::KEY_MISS) => {
+                    out.push(None)
+                }
+                _ => return None,
             }
-            None if self.hot.is_complete(phys) && !self.events.enabled(class::KEY_MISS) => {
-                stats.misses.fetch_add(1, Ordering::Relaxed);
-                Some(None)
-            }
-            _ => None,
         }
+        let stats = &self.stats;
+        stats.hot_hits.fetch_add(hits, Ordering::Relaxed);
+        stats.hits.fetch_add(hits, Ordering::Relaxed);
+        stats
+            .misses
+            .fetch_add(keys.len() as u64 - hits, Ordering::Relaxed);
+        Some(out)
     }
 
     /// Exact key count of logical database `db` (O(1)).

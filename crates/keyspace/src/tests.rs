@@ -298,19 +298,28 @@ fn a_group_never_waits_for_a_lock_held_elsewhere() {
 fn reads_from_memory_answer_only_what_memory_knows() {
     let dir = tempfile::tempdir().expect("tempdir");
     let ks = open(dir.path());
-    let body = |r: Option<Option<Record>>| r.map(|o| o.map(|rec| rec.body));
+    let one = |k: &'static [u8]| [Bytes::from_static(k)];
+    let body = |r: Option<SmallVec<[Option<Record>; 1]>>| {
+        r.map(|v| v.into_iter().next().flatten().map(|rec| rec.body))
+    };
     set(&ks, 0, b"a", b"1", 0);
     assert_eq!(
-        body(ks.lookup_in_memory(0, b"a")),
+        body(ks.lookup_in_memory(0, &one(b"a"))),
         Some(Some(Bytes::from_static(b"1")))
     );
     // Complete: a miss is an answer, counted as one.
     let misses = ks.stats.misses.load(std::sync::atomic::Ordering::Relaxed);
-    assert_eq!(body(ks.lookup_in_memory(0, b"nope")), Some(None));
+    assert_eq!(body(ks.lookup_in_memory(0, &one(b"nope"))), Some(None));
     assert_eq!(
         ks.stats.misses.load(std::sync::atomic::Ordering::Relaxed),
         misses + 1
     );
+    // Several keys answer together, or not at all.
+    let both = [Bytes::from_static(b"a"), Bytes::from_static(b"nope")];
+    let found = ks.lookup_in_memory(0, &both).expect("both in memory");
+    assert_eq!(found.len(), 2);
+    assert_eq!(found[0].as_ref().map(|r| &r.body[..]), Some(&b"1"[..]));
+    assert!(found[1].is_none());
     // A key whose stripe is held (a writer before its memory update, a pipeline group): ask
     // the Txn path, which waits or reads the group's pending writes.
     {
@@ -319,33 +328,37 @@ fn reads_from_memory_answer_only_what_memory_knows() {
         t.put(0, b"a", Record::string(Bytes::from_static(b"2")))
             .expect("put");
         g.absorb(t);
-        assert_eq!(body(ks.lookup_in_memory(0, b"a")), None);
+        assert_eq!(body(ks.lookup_in_memory(0, &one(b"a"))), None);
+        assert!(
+            ks.lookup_in_memory(0, &both).is_none(),
+            "one held stripe is enough"
+        );
         g.commit().expect("commit");
     }
     assert_eq!(
-        body(ks.lookup_in_memory(0, b"a")),
+        body(ks.lookup_in_memory(0, &one(b"a"))),
         Some(Some(Bytes::from_static(b"2")))
     );
     // An expired entry must be removed, which is a write.
     set(&ks, 0, b"e", b"1", crate::now_ms() + 30);
     std::thread::sleep(std::time::Duration::from_millis(60));
-    assert_eq!(body(ks.lookup_in_memory(0, b"e")), None);
+    assert_eq!(body(ks.lookup_in_memory(0, &one(b"e"))), None);
     assert_eq!(get(&ks, 0, b"e"), None);
     // A key only on disk, and a miss in an incomplete tier: ask the Txn path.
     ks.drop_hot(Some(0), &[Bytes::from_static(b"a")]);
-    assert_eq!(body(ks.lookup_in_memory(0, b"a")), None);
-    assert_eq!(body(ks.lookup_in_memory(0, b"nope")), None);
+    assert_eq!(body(ks.lookup_in_memory(0, &one(b"a"))), None);
+    assert_eq!(body(ks.lookup_in_memory(0, &one(b"nope"))), None);
     assert_eq!(get(&ks, 0, b"a"), Some(Bytes::from_static(b"2")));
     assert_eq!(
-        body(ks.lookup_in_memory(0, b"a")),
+        body(ks.lookup_in_memory(0, &one(b"a"))),
         Some(Some(Bytes::from_static(b"2")))
     );
     // Inside EXEC (this thread isolated), and out-of-range dbs.
     {
         let _iso = ks.isolated();
-        assert_eq!(body(ks.lookup_in_memory(0, b"a")), None);
+        assert_eq!(body(ks.lookup_in_memory(0, &one(b"a"))), None);
     }
-    assert_eq!(body(ks.lookup_in_memory(99, b"a")), None);
+    assert_eq!(body(ks.lookup_in_memory(99, &one(b"a"))), None);
 }
 
 fn key_of(i: usize) -> Vec<u8> {
