@@ -237,11 +237,6 @@ mod tests {
     use super::*;
     use std::sync::mpsc;
 
-    /// Runs `f` on a new thread with its own thread-local busy mark.
-    fn on_thread(f: impl FnOnce() + Send + 'static) -> std::thread::JoinHandle<()> {
-        std::thread::spawn(f)
-    }
-
     #[test]
     fn idle_when_no_thread_reported_work() {
         let a = Activity::default();
@@ -259,7 +254,7 @@ mod tests {
         let (started, go) = (mpsc::channel(), mpsc::channel::<()>());
         let worker = {
             let (a, parked, started) = (a.clone(), parked.clone(), started.0);
-            on_thread(move || {
+            std::thread::spawn(move || {
                 a.unparked();
                 a.unparked(); // counted once per thread
                 started.send(()).expect("send");
@@ -271,7 +266,7 @@ mod tests {
         started.1.recv().expect("started");
         let waiter = {
             let a = a.clone();
-            on_thread(move || a.wait_idle(Duration::from_secs(30)))
+            std::thread::spawn(move || a.wait_idle(Duration::from_secs(30)))
         };
         std::thread::sleep(Duration::from_millis(20));
         assert!(!waiter.is_finished(), "returned while a thread was busy");
@@ -289,7 +284,7 @@ mod tests {
         let (tx, rx) = mpsc::channel::<()>();
         let busy = {
             let a = a.clone();
-            on_thread(move || {
+            std::thread::spawn(move || {
                 a.unparked();
                 let _ = rx.recv();
             })
