@@ -53,6 +53,11 @@ pub struct Session {
     pub reply_skip: bool,
     /// Replies sent before the command's own (SUBSCRIBE's confirmations but the last).
     pub pre_replies: Vec<strata_resp::Reply>,
+    /// The last command run and not yet published to the client registry (empty: none). The
+    /// connection publishes the session once per batch of requests ([`Host::client_update`]):
+    /// no other client can observe it in the middle of a batch anyway, as in Redis, where one
+    /// client's pipeline runs before the next client's.
+    pub last_cmd: &'static str,
 }
 
 /// What a blocked client waits for (see `strata_keyspace::Ready`).
@@ -91,6 +96,7 @@ impl Session {
             reply_off: false,
             reply_skip: false,
             pre_replies: Vec::new(),
+            last_cmd: "",
         }
     }
 }

@@ -138,14 +138,14 @@ pub(crate) fn run(ctx: &mut Ctx<'_>, args: &[Bytes], def: &'static CommandDef) -
         }
     }
     if let Some(r) = transaction::intercept(ctx.ks, ctx.session, def, args) {
-        ctx.host.client_update(ctx.session, def.name);
+        ctx.session.last_cmd = def.name;
         return r;
     }
     let reply = match (def.handler)(ctx, args) {
         Ok(r) => r,
         Err(e) => e.reply(),
     };
-    ctx.host.client_update(ctx.session, def.name);
+    ctx.session.last_cmd = def.name;
     reply
 }
 

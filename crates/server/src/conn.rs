@@ -319,6 +319,10 @@ async fn serve(
             }
         }
         run_held!();
+        let last = std::mem::take(&mut session.last_cmd);
+        if !last.is_empty() {
+            shared.clients.update(&session, last);
+        }
         {
             let mut m = client.meta.lock();
             m.qbuf = inbuf.len();
