@@ -273,19 +273,25 @@ impl Keyspace {
         }
         let _gate = self.gate.try_read()?;
         let phys = self.storage.phys(db)?;
-        let mut idx: SmallVec<[usize; 8]> = keys.iter().map(|k| self.stripe(phys, k)).collect();
-        idx.sort_unstable();
-        idx.dedup();
-        let _locks: Guards<'_> = idx
-            .iter()
-            .map(|&i| self.stripes[i].try_lock())
-            .collect::<Option<_>>()?;
-        let now = now_ms();
+        let _locks: Guards<'_> = match keys {
+            [key] => std::iter::once(self.stripes[self.stripe(phys, key)].try_lock()?).collect(),
+            _ => {
+                let mut idx: SmallVec<[usize; 8]> =
+                    keys.iter().map(|k| self.stripe(phys, k)).collect();
+                idx.sort_unstable();
+                idx.dedup();
+                idx.iter()
+                    .map(|&i| self.stripes[i].try_lock())
+                    .collect::<Option<_>>()?
+            }
+        };
+        // The clock only for entries with an expiry: most have none.
+        let mut now = None;
         let mut out = SmallVec::with_capacity(keys.len());
         let mut hits = 0;
         for key in keys {
             match self.hot.get(phys, key) {
-                Some(rec) if live(&rec, now) => {
+                Some(rec) if rec.expire_ms == 0 || live(&rec, *now.get_or_insert_with(now_ms)) => {
                     hits += 1;
                     out.push(Some(rec));
                 }
