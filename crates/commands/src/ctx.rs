@@ -58,6 +58,9 @@ pub struct Session {
     /// no other client can observe it in the middle of a batch anyway, as in Redis, where one
     /// client's pipeline runs before the next client's.
     pub last_cmd: &'static str,
+    /// The command the previous request resolved to: a pipeline usually repeats one command,
+    /// and comparing its name costs less than the table lookup.
+    pub last_def: Option<&'static crate::CommandDef>,
 }
 
 /// What a blocked client waits for (see `strata_keyspace::Ready`).
@@ -97,6 +100,7 @@ impl Session {
             reply_skip: false,
             pre_replies: Vec::new(),
             last_cmd: "",
+            last_def: None,
         }
     }
 }

@@ -57,9 +57,13 @@ pub fn unknown_command(args: &[Bytes]) -> CmdError {
 
 /// Resolves a command and checks its arity and the client's right to run it. Errors are the
 /// replies Redis sends before running anything (also used by MULTI to queue commands).
-pub fn resolve(session: &Session, args: &[Bytes]) -> Result<&'static CommandDef, CmdError> {
+pub fn resolve(session: &mut Session, args: &[Bytes]) -> Result<&'static CommandDef, CmdError> {
     let name = args.first().ok_or(CmdError::Syntax)?;
-    let def = lookup(name).ok_or_else(|| unknown_command(args))?;
+    let def = match session.last_def {
+        Some(d) if name.eq_ignore_ascii_case(d.name.as_bytes()) => d,
+        _ => lookup(name).ok_or_else(|| unknown_command(args))?,
+    };
+    session.last_def = Some(def);
     if !session.authenticated && !def.has(flags::NO_AUTH) {
         return Err(CmdError::NoAuth);
     }

@@ -34,7 +34,7 @@ const ALLOWED: &[&str] = &[
 /// For a RESP2 client in subscribed mode: the reply that replaces running `args` (PING's
 /// `pong` array, or the error for a command not allowed there), or None to run it normally
 /// (allowed commands, and requests whose resolution fails, which `execute` answers).
-pub fn subscribed_mode_reply(session: &Session, args: &[Bytes]) -> Option<Reply> {
+pub fn subscribed_mode_reply(session: &mut Session, args: &[Bytes]) -> Option<Reply> {
     let def = crate::resolve(session, args).ok()?;
     if def.name == "ping" {
         let arg = args.get(1).cloned().unwrap_or_default();
@@ -386,22 +386,25 @@ mod tests {
 
     #[test]
     fn subscribed_mode_filter() {
-        let s = Session::new(1, true);
-        assert_eq!(subscribed_mode_reply(&s, &args(&["SUBSCRIBE", "a"])), None);
-        assert_eq!(subscribed_mode_reply(&s, &args(&["quit"])), None);
-        assert_eq!(subscribed_mode_reply(&s, &args(&["RESET"])), None);
-        // Unknown commands and arity errors are left to `execute`.
-        assert_eq!(subscribed_mode_reply(&s, &args(&["NOPE"])), None);
-        assert_eq!(subscribed_mode_reply(&s, &args(&["GET"])), None);
+        let mut s = Session::new(1, true);
         assert_eq!(
-            subscribed_mode_reply(&s, &args(&["PING", "x"])),
+            subscribed_mode_reply(&mut s, &args(&["SUBSCRIBE", "a"])),
+            None
+        );
+        assert_eq!(subscribed_mode_reply(&mut s, &args(&["quit"])), None);
+        assert_eq!(subscribed_mode_reply(&mut s, &args(&["RESET"])), None);
+        // Unknown commands and arity errors are left to `execute`.
+        assert_eq!(subscribed_mode_reply(&mut s, &args(&["NOPE"])), None);
+        assert_eq!(subscribed_mode_reply(&mut s, &args(&["GET"])), None);
+        assert_eq!(
+            subscribed_mode_reply(&mut s, &args(&["PING", "x"])),
             Some(Reply::Array(vec![
                 Reply::bulk(Bytes::from_static(b"pong")),
                 Reply::bulk(Bytes::from_static(b"x")),
             ]))
         );
         assert_eq!(
-            subscribed_mode_reply(&s, &args(&["OBJECT", "ENCODING", "k"])),
+            subscribed_mode_reply(&mut s, &args(&["OBJECT", "ENCODING", "k"])),
             Some(Reply::error(
                 "ERR Can't execute 'object|encoding': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context"
             ))

@@ -228,7 +228,8 @@ async fn serve(
                 }
             };
             if mailbox.subscribed() && session.resp == 2 {
-                if let Some(r) = strata_commands::pubsub::subscribed_mode_reply(&session, &args) {
+                if let Some(r) = strata_commands::pubsub::subscribed_mode_reply(&mut session, &args)
+                {
                     if matches!(r, Reply::Error(_)) {
                         shared.stats.errors.fetch_add(1, Ordering::Relaxed);
                     }
