@@ -15,7 +15,7 @@ mod stats;
 mod sync;
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU16, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -99,13 +99,18 @@ pub struct Storage {
     tags: [Tags; Cf::ALL.len()],
     stopping: Arc<AtomicBool>,
     /// Logical → physical database index; SWAPDB swaps two entries.
-    db_map: RwLock<Vec<u16>>,
+    db_map: Box<[AtomicU16]>,
+    /// Serialises SWAPDBs (which the keyspace runs under its exclusive gate anyway); readers
+    /// of `db_map` take no lock, as every command reads it.
+    swap_lock: Mutex<()>,
     /// Mirrors of the on-disk counters, indexed by physical db, updated after each commit.
     keys: Vec<AtomicI64>,
     bytes: Vec<AtomicI64>,
     volatile: Vec<AtomicI64>,
     /// Set by the first failed write: later writes are refused until restart.
     read_only: RwLock<Option<String>>,
+    /// Whether `read_only` is set: every commit checks it, without the lock.
+    failed: AtomicBool,
     block_cache: Cache,
     write_buffers: WriteBufferManager,
     /// The last collection version handed out.
@@ -206,11 +211,13 @@ impl Storage {
             wal,
             syncer: Mutex::new(None),
             stopping: Arc::new(AtomicBool::new(false)),
-            db_map: RwLock::new(map),
+            db_map: map.into_iter().map(AtomicU16::new).collect(),
+            swap_lock: Mutex::new(()),
             keys,
             bytes,
             volatile,
             read_only: RwLock::new(None),
+            failed: AtomicBool::new(false),
             block_cache: cache,
             write_buffers: wbm,
             last_version: AtomicU64::new(0),
@@ -296,6 +303,7 @@ impl Storage {
     fn fail(&self, why: String) {
         tracing::error!(error = %why, "storage write failed; refusing writes until restart");
         self.read_only.write().get_or_insert(why);
+        self.failed.store(true, Ordering::Release);
     }
 
     /// The reason writes are refused, if they are.
@@ -387,7 +395,7 @@ impl Storage {
 
     /// The physical id behind logical database `db`, or None when out of range.
     pub fn phys(&self, db: usize) -> Option<u16> {
-        self.db_map.read().get(db).copied()
+        self.db_map.get(db).map(|p| p.load(Ordering::Acquire))
     }
 
     /// Exact key count of a physical database (O(1)).
@@ -422,15 +430,17 @@ impl Storage {
     /// must hold off every other command while it runs.
     pub fn swap_dbs(&self, a: usize, b: usize) -> Result<()> {
         self.check_writable()?;
-        let mut map = self.db_map.write();
+        let _swap = self.swap_lock.lock();
+        let map = &self.db_map;
         if a >= map.len() || b >= map.len() {
             return Ok(());
         }
-        let mut next = map.clone();
+        let mut next: Vec<u16> = map.iter().map(|p| p.load(Ordering::Acquire)).collect();
         next.swap(a, b);
         let raw: Vec<u8> = next.iter().flat_map(|d| d.to_be_bytes()).collect();
         self.write(|wb| wb.put_cf(self.cf(Cf::Stats), stats::DB_MAP_KEY, raw))?;
-        *map = next;
+        map[a].store(next[a], Ordering::Release);
+        map[b].store(next[b], Ordering::Release);
         Ok(())
     }
 
@@ -643,6 +653,9 @@ impl Storage {
     }
 
     fn check_writable(&self) -> Result<()> {
+        if !self.failed.load(Ordering::Acquire) {
+            return Ok(());
+        }
         match &*self.read_only.read() {
             Some(why) => Err(StorageError::ReadOnly(why.clone())),
             None => Ok(()),
