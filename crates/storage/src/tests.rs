@@ -186,3 +186,20 @@ fn counters_of_the_one_key_per_counter_layout_are_added_in_and_cleared() {
         (1, 2, 0)
     );
 }
+
+#[test]
+fn a_failed_write_turns_storage_read_only() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let s = open(dir.path());
+    put_str(&s, 0, b"a", b"1", 0, None);
+    assert_eq!(s.read_only_reason(), None);
+    s.fail("disk full".into());
+    assert_eq!(s.read_only_reason().as_deref(), Some("disk full"));
+    let mut b = s.batch();
+    b.put(0, b"b", &Record::string(Bytes::from_static(b"2")), 2, None);
+    assert!(matches!(b.commit(), Err(StorageError::ReadOnly(why)) if why == "disk full"));
+    assert!(s.swap_dbs(0, 1).is_err());
+    // Reads go on.
+    assert!(s.get(0, b"a").expect("read").is_some());
+    assert!(s.get(0, b"b").expect("read").is_none());
+}
