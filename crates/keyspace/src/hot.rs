@@ -94,9 +94,9 @@ pub struct HotTier {
     maps: Vec<DashMap<Bytes, Entry, ahash::RandomState>>,
     /// Per map, the largest capacity seen since the tier last shrank it: what its tables hold.
     peaks: Vec<AtomicUsize>,
-    /// Per map, whether it holds every key of its database (see *Completeness*).
-    /// Per map: bit 0 is the completeness flag ([`COMPLETE`]); the bits above count the entries
-    /// of live keys that left ([`DEPARTURE`]), which a warm-up checks before it sets the flag.
+    /// Per map (see *Completeness*): bit 0 is the completeness flag ([`COMPLETE`]); the bits
+    /// above count the entries of live keys that left ([`DEPARTURE`]), which a warm-up checks
+    /// before it sets the flag.
     complete: Vec<AtomicU64>,
     /// Shards per map (dashmap's default count, set explicitly so that tables can be measured).
     shards: usize,
@@ -414,17 +414,8 @@ impl HotTier {
 
     /// Drops the entry of a key that stays on disk. Returns whether it was cached.
     pub(crate) fn forget(&self, phys: u16, key: &[u8]) -> bool {
-        let Some(map) = self.maps.get(phys as usize) else {
-            return false;
-        };
         self.incomplete(phys as usize);
-        match map.remove(key) {
-            Some((k, e)) => {
-                self.bytes.fetch_sub(charge(&k, &e.rec), Ordering::Relaxed);
-                true
-            }
-            None => false,
-        }
+        self.remove(phys, key)
     }
 
     /// Visits the entries of map `phys` with their age (ticks since last access) and charge,
