@@ -131,21 +131,29 @@ fn read_u64_be(b: &[u8]) -> u64 {
     u64::from_be_bytes(a)
 }
 
+/// What precedes the user key in a meta key: `phys_db`. Writers that place a key's parts
+/// themselves (a write batch) write this, then the key.
+pub fn meta_prefix(db: u16) -> [u8; 2] {
+    db.to_be_bytes()
+}
+
 /// `phys_db | key`.
 pub fn meta_key(db: u16, key: &[u8]) -> Vec<u8> {
-    let mut k = Vec::with_capacity(2 + key.len());
-    k.extend_from_slice(&db.to_be_bytes());
-    k.extend_from_slice(key);
-    k
+    [&meta_prefix(db)[..], key].concat()
+}
+
+/// What precedes the user key in a ttl key: `phys_db | expire`, so that a db's entries sort by
+/// expiry.
+pub fn ttl_prefix(db: u16, expire_ms: u64) -> [u8; 10] {
+    let mut p = [0; 10];
+    p[..2].copy_from_slice(&db.to_be_bytes());
+    p[2..].copy_from_slice(&expire_ms.to_be_bytes());
+    p
 }
 
 /// `phys_db | expire | key`.
 pub fn ttl_key(db: u16, expire_ms: u64, key: &[u8]) -> Vec<u8> {
-    let mut k = Vec::with_capacity(10 + key.len());
-    k.extend_from_slice(&db.to_be_bytes());
-    k.extend_from_slice(&expire_ms.to_be_bytes());
-    k.extend_from_slice(key);
-    k
+    [&ttl_prefix(db, expire_ms)[..], key].concat()
 }
 
 /// Splits a ttl key into `(expire_ms, user key)`.

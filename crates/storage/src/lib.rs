@@ -36,7 +36,9 @@ pub use codec::{
 pub use error::{Result, StorageError};
 pub use sync::{Activity, FsyncPolicy};
 
-use codec::{db_end, meta_key, parse_size_value, size_value, split_ttl_key, ttl_key};
+use codec::{
+    db_end, meta_key, meta_prefix, parse_size_value, size_value, split_ttl_key, ttl_key, ttl_prefix,
+};
 use rep::{Rep, Tags};
 
 /// How long past its expiry a record must be before the compaction filter may drop it. The active
@@ -689,15 +691,17 @@ impl Batch<'_> {
     /// logical size. Keeps the ttl index and both counters in step.
     pub fn put(&mut self, phys: u16, key: &[u8], rec: &Record, size: u64, prev: Option<Prev>) {
         let s = self.s;
-        let db = phys.to_be_bytes();
         let (head, crc) = rec.encode_parts();
-        self.rep
-            .put(s.tags(Cf::Meta), &[&db, key], &[&head, &rec.body, &crc]);
+        self.rep.put(
+            s.tags(Cf::Meta),
+            &[&meta_prefix(phys), key],
+            &[&head, &rec.body, &crc],
+        );
         let (old_size, was_volatile) = match prev {
             Some(p) => {
                 if p.expire_ms != 0 && (p.expire_ms != rec.expire_ms || p.size != size) {
                     self.rep
-                        .delete(s.tags(Cf::Ttl), &[&db, &p.expire_ms.to_be_bytes(), key]);
+                        .delete(s.tags(Cf::Ttl), &[&ttl_prefix(phys, p.expire_ms), key]);
                 }
                 (p.size as i64, p.expire_ms != 0)
             }
@@ -707,7 +711,7 @@ impl Batch<'_> {
         {
             self.rep.put(
                 s.tags(Cf::Ttl),
-                &[&db, &rec.expire_ms.to_be_bytes(), key],
+                &[&ttl_prefix(phys, rec.expire_ms), key],
                 &[&size_value(size)],
             );
         }
@@ -721,11 +725,11 @@ impl Batch<'_> {
     /// Removes `key`, whose current state is `prev`.
     pub fn delete(&mut self, phys: u16, key: &[u8], prev: Prev) {
         let s = self.s;
-        let db = phys.to_be_bytes();
-        self.rep.delete(s.tags(Cf::Meta), &[&db, key]);
+        self.rep
+            .delete(s.tags(Cf::Meta), &[&meta_prefix(phys), key]);
         if prev.expire_ms != 0 {
             self.rep
-                .delete(s.tags(Cf::Ttl), &[&db, &prev.expire_ms.to_be_bytes(), key]);
+                .delete(s.tags(Cf::Ttl), &[&ttl_prefix(phys, prev.expire_ms), key]);
         }
         self.count(
             phys,
@@ -747,10 +751,8 @@ impl Batch<'_> {
     /// Settles a ttl entry whose key the compaction filter already dropped: the entry goes and
     /// the counters lose the key it stood for.
     pub fn settle_orphan_ttl(&mut self, phys: u16, key: &[u8], expire_ms: u64, size: u64) {
-        self.rep.delete(
-            self.s.tags(Cf::Ttl),
-            &[&phys.to_be_bytes(), &expire_ms.to_be_bytes(), key],
-        );
+        self.rep
+            .delete(self.s.tags(Cf::Ttl), &[&ttl_prefix(phys, expire_ms), key]);
         self.count(phys, [-1, -(size as i64), -1]);
     }
 
