@@ -296,10 +296,7 @@ async fn serve(
             if matches!(&reply, Reply::Simple(r) if &r[..] == b"RESET") {
                 shared.pubsub.unsubscribe_all(client.id);
             }
-            shared.stats.commands.fetch_add(1, Ordering::Relaxed);
-            if matches!(reply, Reply::Error(_)) {
-                shared.stats.errors.fetch_add(1, Ordering::Relaxed);
-            }
+            shared.stats.count_command(&reply);
             write_seq = write_seq.max(seq);
             if session.drop_reply {
                 return "shutdown";
@@ -406,10 +403,7 @@ fn run_held(
         shared
             .observe
             .after(&h.obs, session, &client.addr, &h.args, &reply);
-        shared.stats.commands.fetch_add(1, Ordering::Relaxed);
-        if matches!(reply, Reply::Error(_)) {
-            shared.stats.errors.fetch_add(1, Ordering::Relaxed);
-        }
+        shared.stats.count_command(&reply);
         // CLIENT REPLY SKIP given just before the run applies to its first command.
         let skipping = std::mem::take(&mut session.reply_skip);
         if !(session.reply_off || skipping) {

@@ -49,6 +49,16 @@ pub struct ServerStats {
     pub net_out: AtomicU64,
 }
 
+impl ServerStats {
+    /// Counts a command that ran, and its reply if it is an error.
+    pub fn count_command(&self, reply: &strata_resp::Reply) {
+        self.commands.fetch_add(1, Ordering::Relaxed);
+        if matches!(reply, strata_resp::Reply::Error(_)) {
+            self.errors.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+}
+
 /// Everything the connections and background tasks share.
 pub struct Shared {
     /// Live configuration.
