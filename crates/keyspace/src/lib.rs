@@ -44,6 +44,14 @@ pub use warm::WarmOutcome;
 /// taking them allocates nothing.
 pub(crate) type Guards<'a> = SmallVec<[MutexGuard<'a, ()>; 4]>;
 
+/// Stripes `idx` in the order every multi-key command locks them: ascending, each once.
+fn lock_order(idx: impl Iterator<Item = usize>) -> SmallVec<[usize; 8]> {
+    let mut idx: SmallVec<[usize; 8]> = idx.collect();
+    idx.sort_unstable();
+    idx.dedup();
+    idx
+}
+
 /// Number of lock stripes. Keys hash to stripes; a command locks its stripes in ascending order,
 /// so two multi-key commands can never deadlock.
 const STRIPES: usize = 4096;
@@ -170,9 +178,7 @@ impl Keyspace {
 
     /// Background compactions of drained collections' ranges (INFO `collection_compactions`).
     pub fn collection_compactions(&self) -> u64 {
-        self.hints
-            .compactions
-            .load(std::sync::atomic::Ordering::Relaxed)
+        self.hints.compactions.load(Ordering::Relaxed)
     }
 
     /// The storage underneath.
@@ -214,12 +220,10 @@ impl Keyspace {
             return Txn::new(self, None, Guards::new());
         }
         let gate = self.gate.read();
-        let mut idx: SmallVec<[usize; 4]> = keys
-            .iter()
-            .filter_map(|&(db, k)| self.storage.phys(db).map(|p| self.stripe(p, k)))
-            .collect();
-        idx.sort_unstable();
-        idx.dedup();
+        let idx = lock_order(
+            keys.iter()
+                .filter_map(|&(db, k)| self.storage.phys(db).map(|p| self.stripe(p, k))),
+        );
         let guards: Guards<'a> = idx.iter().map(|&i| self.stripes[i].lock()).collect();
         Txn::new(self, Some(gate), guards)
     }
@@ -275,15 +279,10 @@ impl Keyspace {
         let phys = self.storage.phys(db)?;
         let _locks: Guards<'_> = match keys {
             [key] => std::iter::once(self.stripes[self.stripe(phys, key)].try_lock()?).collect(),
-            _ => {
-                let mut idx: SmallVec<[usize; 8]> =
-                    keys.iter().map(|k| self.stripe(phys, k)).collect();
-                idx.sort_unstable();
-                idx.dedup();
-                idx.iter()
-                    .map(|&i| self.stripes[i].try_lock())
-                    .collect::<Option<_>>()?
-            }
+            _ => lock_order(keys.iter().map(|k| self.stripe(phys, k)))
+                .iter()
+                .map(|&i| self.stripes[i].try_lock())
+                .collect::<Option<_>>()?,
         };
         // The clock only for entries with an expiry: most have none.
         let mut now = None;
