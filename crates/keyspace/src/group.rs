@@ -27,7 +27,7 @@ use smallvec::SmallVec;
 use strata_storage::{Batch, Record};
 
 use crate::events::Queued;
-use crate::txn::{write_then_apply, Pending};
+use crate::txn::{write_then_apply, Pending, Seen};
 use crate::{Gate, Keyspace, Result, Txn};
 
 /// Commands per group at most: bounds how long other clients may wait for its locks.
@@ -43,7 +43,7 @@ pub struct Group<'a> {
     /// Members' written states, in order (the last for a key wins).
     pending: Vec<Pending>,
     /// Members' reads of keys they did not write (valid while the locks are held).
-    reads: Vec<(u16, Bytes, Option<Record>)>,
+    reads: Vec<Seen>,
     expired: u64,
     events: Vec<Queued>,
     members: usize,

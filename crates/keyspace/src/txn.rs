@@ -16,6 +16,9 @@ pub(crate) struct Pending {
     pub(crate) state: Option<Record>,
 }
 
+/// A key's state as a transaction read it: `(phys, key, record)`, None when absent.
+pub(crate) type Seen = (u16, Bytes, Option<Record>);
+
 /// Locks held for one command, with the batch it is building.
 ///
 /// Reads see the transaction's own writes. Nothing reaches disk or memory before `commit`; a
@@ -28,7 +31,7 @@ pub struct Txn<'a> {
     pending: Vec<Pending>,
     /// Keys read but not written, with the state found: a command that reads a key and then
     /// writes it (SET reads the previous record for the counters) goes to disk once, not twice.
-    reads: Vec<(u16, Bytes, Option<Record>)>,
+    reads: Vec<Seen>,
     /// One clock reading per command, so a key cannot expire half-way through it.
     now: u64,
     expired: u64,
@@ -61,7 +64,7 @@ impl<'a> Txn<'a> {
 
     /// Marks the transaction as a group member that starts from `known`: the states of its keys
     /// that earlier members wrote or read.
-    pub(crate) fn grouped(mut self, known: Vec<(u16, Bytes, Option<Record>)>) -> Txn<'a> {
+    pub(crate) fn grouped(mut self, known: Vec<Seen>) -> Txn<'a> {
         self.grouped = true;
         self.reads = known;
         self
@@ -72,16 +75,7 @@ impl<'a> Txn<'a> {
         self.grouped
     }
 
-    #[allow(clippy::type_complexity)]
-    pub(crate) fn into_parts(
-        self,
-    ) -> (
-        Batch<'a>,
-        Vec<Pending>,
-        Vec<(u16, Bytes, Option<Record>)>,
-        u64,
-        Vec<Queued>,
-    ) {
+    pub(crate) fn into_parts(self) -> (Batch<'a>, Vec<Pending>, Vec<Seen>, u64, Vec<Queued>) {
         (
             self.batch,
             self.pending,
