@@ -378,6 +378,7 @@ pub fn run(args: Vec<String>) -> i32 {
         .worker_threads(threads)
         .enable_all()
         .thread_name("strata-worker")
+        .on_thread_start(strata_storage::disable_perf_counters)
         .on_thread_park(move || on_park.parked())
         .on_thread_unpark(move || on_unpark.unparked())
         .build()
