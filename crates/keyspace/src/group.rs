@@ -27,7 +27,7 @@ use smallvec::SmallVec;
 use strata_storage::{Batch, Record};
 
 use crate::events::Queued;
-use crate::txn::{write_then_apply, Pending, Seen};
+use crate::txn::{write_then_apply, Parts, Pending, Seen};
 use crate::{Gate, Keyspace, Result, Txn};
 
 /// Commands per group at most: bounds how long other clients may wait for its locks.
@@ -47,6 +47,8 @@ pub struct Group<'a> {
     expired: u64,
     events: Vec<Queued>,
     members: usize,
+    /// The last member's containers, emptied, for the next member to stage into.
+    spare: Option<Parts<'a>>,
 }
 
 impl<'a> Group<'a> {
@@ -61,6 +63,7 @@ impl<'a> Group<'a> {
             expired: 0,
             events: Vec::new(),
             members: 0,
+            spare: None,
         }
     }
 
@@ -74,12 +77,12 @@ impl<'a> Group<'a> {
     /// when nothing was written). On failure nothing was written, and the locks are released.
     pub fn commit(&mut self) -> Result<u64> {
         let batch = std::mem::replace(&mut self.batch, self.ks.storage.batch());
-        let pending = std::mem::take(&mut self.pending);
         let events = std::mem::take(&mut self.events);
         let expired = std::mem::take(&mut self.expired);
         self.reads.clear();
         self.members = 0;
-        let out = write_then_apply(self.ks, batch, &pending, expired, &events);
+        let out = write_then_apply(self.ks, batch, &mut self.pending, expired, &events);
+        self.pending.clear();
         self.held.clear();
         self.gate = None;
         out
@@ -103,12 +106,13 @@ impl<'a> Group<'a> {
 
     /// Takes in a member's work in place of its commit.
     pub fn absorb(&mut self, t: Txn<'a>) {
-        let (batch, pending, reads, expired, events) = t.into_parts();
-        self.batch.absorb(batch);
-        self.pending.extend(pending);
-        self.reads.extend(reads);
-        self.expired += expired;
-        self.events.extend(events);
+        let mut p = t.into_parts();
+        self.batch.absorb(&mut p.batch);
+        self.pending.append(&mut p.pending);
+        self.reads.append(&mut p.reads);
+        self.expired += std::mem::take(&mut p.expired);
+        self.events.append(&mut p.events);
+        self.spare = Some(p);
         self.members += 1;
     }
 }
@@ -131,7 +135,7 @@ impl Keyspace {
             // The group holds no stripe when it holds no gate, so this may wait.
             g.gate = Some(self.gate.read());
         }
-        let mut known = Vec::new();
+        let mut parts = g.spare.take().unwrap_or_else(|| Parts::new(self));
         for &(db, k) in keys {
             let Some(phys) = self.storage.phys(db) else {
                 continue;
@@ -139,14 +143,18 @@ impl Keyspace {
             let i = self.stripe(phys, k);
             if !g.held.iter().any(|(h, _)| *h == i) {
                 // A stripe the group did not hold: no earlier member touched this key.
-                let guard = self.stripes[i].try_lock()?;
+                let Some(guard) = self.stripes[i].try_lock() else {
+                    parts.reads.clear();
+                    g.spare = Some(parts);
+                    return None;
+                };
                 g.held.push((i, guard));
                 continue;
             }
             if let Some(state) = g.state(phys, k) {
-                known.push((phys, Bytes::copy_from_slice(k), state));
+                parts.reads.push((phys, Bytes::copy_from_slice(k), state));
             }
         }
-        Some(Txn::new(self, None, SmallVec::new()).grouped(known))
+        Some(Txn::member(self, parts))
     }
 }

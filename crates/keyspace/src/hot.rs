@@ -368,15 +368,22 @@ impl HotTier {
     /// is on disk. Values over `hot-max-object-size`, or an entry that would take the tier over
     /// its ceiling, leave the key disk-only. Never waits for the evictor.
     pub(crate) fn put(&self, phys: u16, key: &[u8], rec: &Record) {
+        self.put_owned(phys, Bytes::copy_from_slice(key), rec);
+    }
+
+    /// [`HotTier::put`] with a key the caller already copied out of the request, which the entry
+    /// keeps. It must own its allocation (`Bytes::copy_from_slice`), not view a larger buffer:
+    /// the budget charges the key's length.
+    pub(crate) fn put_owned(&self, phys: u16, key: Bytes, rec: &Record) {
         let Some(map) = self.maps.get(phys as usize) else {
             return;
         };
-        let cost = charge(key, rec);
+        let cost = charge(&key, rec);
         let budget = self.budget();
         let fits = (rec.body.len() as u64) <= self.max_object.load(Ordering::Relaxed)
             && (self.used_bytes() + cost) as u64 <= ceiling_of(budget);
         if !fits {
-            self.forget(phys, key);
+            self.forget(phys, &key);
             return;
         }
         let entry = Entry {
@@ -389,9 +396,15 @@ impl HotTier {
         };
         let before = (self.bytes.fetch_add(cost, Ordering::Relaxed)
             + self.tables.load(Ordering::Relaxed)) as u64;
-        if let Some(old) = map.insert(Bytes::copy_from_slice(key), entry) {
-            self.bytes
-                .fetch_sub(charge(key, &old.rec), Ordering::Relaxed);
+        match map.entry(key) {
+            dashmap::Entry::Occupied(mut o) => {
+                let old = o.insert(entry);
+                self.bytes
+                    .fetch_sub(charge(o.key(), &old.rec), Ordering::Relaxed);
+            }
+            dashmap::Entry::Vacant(v) => {
+                v.insert(entry);
+            }
         }
         if before <= budget && before + cost as u64 > budget {
             self.pressure.notify_one();

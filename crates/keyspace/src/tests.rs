@@ -295,6 +295,47 @@ fn a_group_never_waits_for_a_lock_held_elsewhere() {
 }
 
 #[test]
+fn members_reuse_the_containers_but_never_the_states_of_earlier_members() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let ks = open(dir.path());
+    let busy: &[u8] = [&b"b0"[..], b"b1", b"b2", b"b3", b"b4", b"b5"]
+        .into_iter()
+        .find(|k| ks.stripe(0, k) != ks.stripe(0, b"a"))
+        .expect("a key on another stripe");
+    let body = |t: &mut Txn<'_>| t.get(0, b"a").expect("get").map(|r| r.body);
+    let mut g = ks.group();
+    let mut t = ks.txn_in(&mut g, &[(0, b"a")]).expect("joins");
+    t.put(0, b"a", Record::string(Bytes::from_static(b"1")))
+        .expect("put");
+    g.absorb(t);
+    // This one finds `a` among the group's states, then a stripe taken elsewhere: it cannot
+    // join, and what it found must not reach the group's next member.
+    let held = ks.txn(&[(0, busy)]);
+    assert!(ks.txn_in(&mut g, &[(0, b"a"), (0, busy)]).is_none());
+    g.commit().expect("commit");
+    drop(held);
+    set(&ks, 0, b"a", b"2", 0);
+    let mut t = ks.txn_in(&mut g, &[(0, b"a")]).expect("joins");
+    assert_eq!(body(&mut t), Some(Bytes::from_static(b"2")));
+    t.put(0, b"a", Record::string(Bytes::from_static(b"3")))
+        .expect("put");
+    g.absorb(t);
+    // The next member stages into the emptied containers of the last: it sees the group's
+    // write once, through the group, and adds only its own.
+    let mut t = ks.txn_in(&mut g, &[(0, b"a"), (0, b"c")]).expect("joins");
+    assert_eq!(body(&mut t), Some(Bytes::from_static(b"3")));
+    t.put(0, b"c", Record::string(Bytes::from_static(b"4")))
+        .expect("put");
+    g.absorb(t);
+    let written = ks.storage().written_seq();
+    g.commit().expect("commit");
+    assert_eq!(ks.storage().written_seq(), written + 1);
+    assert_eq!(get(&ks, 0, b"a"), Some(Bytes::from_static(b"3")));
+    assert_eq!(get(&ks, 0, b"c"), Some(Bytes::from_static(b"4")));
+    assert_eq!((ks.dbsize(0), ks.data_bytes(0)), (2, 4));
+}
+
+#[test]
 fn reads_from_memory_answer_only_what_memory_knows() {
     let dir = tempfile::tempdir().expect("tempdir");
     let ks = open(dir.path());

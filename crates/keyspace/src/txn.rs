@@ -19,6 +19,28 @@ pub(crate) struct Pending {
 /// A key's state as a transaction read it: `(phys, key, record)`, None when absent.
 pub(crate) type Seen = (u16, Bytes, Option<Record>);
 
+/// What a transaction stages. A pipeline group takes a member's in place of its commit, and
+/// hands the emptied containers to the next member, so that its commands allocate none.
+pub(crate) struct Parts<'a> {
+    pub(crate) batch: Batch<'a>,
+    pub(crate) pending: Vec<Pending>,
+    pub(crate) reads: Vec<Seen>,
+    pub(crate) expired: u64,
+    pub(crate) events: Vec<Queued>,
+}
+
+impl<'a> Parts<'a> {
+    pub(crate) fn new(ks: &'a Keyspace) -> Parts<'a> {
+        Parts {
+            batch: ks.storage.batch(),
+            pending: Vec::new(),
+            reads: Vec::new(),
+            expired: 0,
+            events: Vec::new(),
+        }
+    }
+}
+
 /// Locks held for one command, with the batch it is building.
 ///
 /// Reads see the transaction's own writes. Nothing reaches disk or memory before `commit`; a
@@ -62,12 +84,21 @@ impl<'a> Txn<'a> {
         }
     }
 
-    /// Marks the transaction as a group member that starts from `known`: the states of its keys
-    /// that earlier members wrote or read.
-    pub(crate) fn grouped(mut self, known: Vec<Seen>) -> Txn<'a> {
-        self.grouped = true;
-        self.reads = known;
-        self
+    /// A pipeline group's member, staging into `parts`: empty but for `reads`, the states of its
+    /// keys that earlier members wrote or read. The group holds the locks.
+    pub(crate) fn member(ks: &'a Keyspace, parts: Parts<'a>) -> Txn<'a> {
+        Txn {
+            ks,
+            _gate: None,
+            _locks: Guards::new(),
+            batch: parts.batch,
+            pending: parts.pending,
+            reads: parts.reads,
+            now: crate::now_ms(),
+            expired: parts.expired,
+            events: parts.events,
+            grouped: true,
+        }
     }
 
     /// Whether the transaction belongs to a pipeline group.
@@ -75,14 +106,14 @@ impl<'a> Txn<'a> {
         self.grouped
     }
 
-    pub(crate) fn into_parts(self) -> (Batch<'a>, Vec<Pending>, Vec<Seen>, u64, Vec<Queued>) {
-        (
-            self.batch,
-            self.pending,
-            self.reads,
-            self.expired,
-            self.events,
-        )
+    pub(crate) fn into_parts(self) -> Parts<'a> {
+        Parts {
+            batch: self.batch,
+            pending: self.pending,
+            reads: self.reads,
+            expired: self.expired,
+            events: self.events,
+        }
     }
 
     /// Queues a keyspace event of `class` (an `event_class` bit) for `key` in logical db `db`,
@@ -266,7 +297,7 @@ impl<'a> Txn<'a> {
 
     /// Commits the batch, then brings memory in line with it. Returns the sequence to wait for
     /// under `appendfsync always` (0 when nothing was written).
-    pub fn commit(self) -> Result<u64> {
+    pub fn commit(mut self) -> Result<u64> {
         // A member's writes must follow its group's: `Group::absorb` takes them instead.
         debug_assert!(
             !self.grouped,
@@ -275,7 +306,7 @@ impl<'a> Txn<'a> {
         write_then_apply(
             self.ks,
             self.batch,
-            &self.pending,
+            &mut self.pending,
             self.expired,
             &self.events,
         )
@@ -283,18 +314,20 @@ impl<'a> Txn<'a> {
 }
 
 /// Writes `batch`, and only once it reached storage brings memory in line with `pending` (the
-/// coherence rule) and raises the rest; a batch that writes nothing only raises the events.
+/// coherence rule, draining it) and raises the rest; a batch that writes nothing only raises
+/// the events.
 /// Returns the sequence to wait for under `appendfsync always` (0 when nothing was written).
 /// A single transaction and a pipeline group commit through here alike.
 pub(crate) fn write_then_apply(
     ks: &Keyspace,
     batch: Batch<'_>,
-    pending: &[Pending],
+    pending: &mut Vec<Pending>,
     expired: u64,
     events: &[Queued],
 ) -> Result<u64> {
     if batch.is_empty() {
-        apply(ks, &[], 0, events);
+        pending.clear();
+        apply(ks, pending, 0, events);
         return Ok(0);
     }
     let seq = batch.commit()?;
@@ -304,21 +337,24 @@ pub(crate) fn write_then_apply(
 
 /// After a commit reached storage: brings memory in line with the written states, counts the
 /// expired keys, wakes the clients waiting on the keys and raises the queued keyspace events.
-fn apply(ks: &Keyspace, pending: &[Pending], expired: u64, events: &[Queued]) {
-    for p in pending {
+fn apply(ks: &Keyspace, pending: &mut Vec<Pending>, expired: u64, events: &[Queued]) {
+    // Waiters re-run their command once they get the locks, which this commit still holds, so
+    // they see memory updated whether signalled before or after.
+    if !ks.ready.is_idle() {
+        for p in pending.iter() {
+            ks.ready.signal(p.db, &p.key);
+        }
+    }
+    for p in pending.drain(..) {
         match &p.state {
-            Some(rec) => ks.hot.put(p.phys, &p.key, rec),
+            // The key was copied for `pending`: the entry keeps that copy.
+            Some(rec) => ks.hot.put_owned(p.phys, p.key, rec),
             None => {
                 ks.hot.remove(p.phys, &p.key);
             }
         }
     }
     ks.stats.expired.fetch_add(expired, Ordering::Relaxed);
-    if !ks.ready.is_idle() {
-        for p in pending {
-            ks.ready.signal(p.db, &p.key);
-        }
-    }
     for e in events {
         ks.events.emit(e.class, e.db, e.event, &e.key);
     }

@@ -804,12 +804,13 @@ impl Batch<'_> {
     /// Takes in `other`'s writes, after this batch's own, and its counter changes, so that both
     /// commit as one write: one WAL record, one memtable pass and one counter operand per db for
     /// a pipeline's commands (see `Group` in the keyspace). Batches that empty a db do not mix.
-    pub fn absorb(&mut self, mut other: Batch<'_>) {
+    /// `other` is left empty, its buffers kept, for the next command to fill.
+    pub fn absorb(&mut self, other: &mut Batch<'_>) {
         debug_assert!(self.clears.is_empty() && other.clears.is_empty());
-        for (d, delta) in std::mem::take(&mut other.deltas) {
+        for (d, delta) in other.deltas.drain(..) {
             self.count(d, delta);
         }
-        self.rep.append(&other.rep);
+        self.rep.append(&mut other.rep);
     }
 
     /// Appends the batch (with its counter merges) to the WAL and memtables, then updates the

@@ -122,8 +122,8 @@ impl Rep {
         self.string(&[to]);
     }
 
-    /// Appends `other`'s records after these.
-    pub(crate) fn append(&mut self, other: &Rep) {
+    /// Moves `other`'s records after these, leaving it empty with its buffer kept for reuse.
+    pub(crate) fn append(&mut self, other: &mut Rep) {
         if other.is_empty() {
             return;
         }
@@ -133,6 +133,8 @@ impl Rep {
         }
         self.buf.extend_from_slice(&other.buf[HEADER..]);
         self.count += other.count;
+        other.buf.clear();
+        other.count = 0;
     }
 
     /// The RocksDB batch of these records (fills in the header's count).
@@ -188,7 +190,12 @@ mod tests {
             let mut other = Rep::default();
             other.put(&t, &[b""], &[b""]);
             theirs.put_cf(cf, b"", b"");
-            mine.append(&other);
+            mine.append(&mut other);
+            assert!(other.is_empty());
+            // A drained batch is refilled (its buffer reused) and appended again.
+            other.put(&t, &[b"again"], &[b"v"]);
+            theirs.put_cf(cf, b"again", b"v");
+            mine.append(&mut other);
             assert_eq!(mine.write_batch().data(), theirs.data(), "family {name}");
         }
     }
