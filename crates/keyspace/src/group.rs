@@ -108,12 +108,22 @@ impl<'a> Group<'a> {
     pub fn absorb(&mut self, t: Txn<'a>) {
         let mut p = t.into_parts();
         self.batch.absorb(&mut p.batch);
-        self.pending.append(&mut p.pending);
-        self.reads.append(&mut p.reads);
+        move_all(&mut self.pending, &mut p.pending);
+        move_all(&mut self.reads, &mut p.reads);
         self.expired += std::mem::take(&mut p.expired);
-        self.events.append(&mut p.events);
+        move_all(&mut self.events, &mut p.events);
         self.spare = Some(p);
         self.members += 1;
+    }
+}
+
+/// Moves `from`'s items to the end of `to`. The first member's containers become the group's
+/// (a group of one, every write at `-P 1`, copies nothing and allocates nothing more).
+fn move_all<T>(to: &mut Vec<T>, from: &mut Vec<T>) {
+    if to.is_empty() {
+        std::mem::swap(to, from);
+    } else {
+        to.append(from);
     }
 }
 

@@ -810,6 +810,9 @@ impl Batch<'_> {
     /// `other` is left empty, its buffers kept, for the next command to fill.
     pub fn absorb(&mut self, other: &mut Batch<'_>) {
         debug_assert!(self.clears.is_empty() && other.clears.is_empty());
+        if self.deltas.is_empty() {
+            std::mem::swap(&mut self.deltas, &mut other.deltas);
+        }
         for (d, delta) in other.deltas.drain(..) {
             self.count(d, delta);
         }

@@ -81,7 +81,8 @@ impl Rep {
 
     fn open(&mut self, tag: &Tag) {
         if self.buf.is_empty() {
-            self.buf.reserve(256);
+            // A SET's record and the commit's counter operand fit without a reallocation.
+            self.buf.reserve(512);
             self.buf.extend_from_slice(&[0; HEADER]);
         }
         self.buf.extend_from_slice(tag.as_slice());
@@ -125,6 +126,13 @@ impl Rep {
     /// Moves `other`'s records after these, leaving it empty with its buffer kept for reuse.
     pub(crate) fn append(&mut self, other: &mut Rep) {
         if other.is_empty() {
+            return;
+        }
+        if self.is_empty() {
+            // The first records: take `other`'s buffer rather than copy it into a new one.
+            std::mem::swap(self, other);
+            other.buf.clear();
+            other.count = 0;
             return;
         }
         if self.buf.is_empty() {
@@ -197,6 +205,14 @@ mod tests {
             theirs.put_cf(cf, b"again", b"v");
             mine.append(&mut other);
             assert_eq!(mine.write_batch().data(), theirs.data(), "family {name}");
+            // Appended to an empty batch, records move over whole.
+            let mut empty = Rep::default();
+            other.put(&t, &[b"k"], &[&long[..], b"tail"]);
+            empty.append(&mut other);
+            assert!(other.is_empty());
+            let mut alone = WriteBatch::default();
+            alone.put_cf(cf, b"k", [&long[..], b"tail"].concat());
+            assert_eq!(empty.write_batch().data(), alone.data(), "family {name}");
         }
     }
 
