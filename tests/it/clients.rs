@@ -87,3 +87,36 @@ fn client_list_kill_and_names() {
     assert_eq!(b.cmd(&["CLIENT", "KILL", "ID", &id]), b":1\r\n");
     assert!(a.closed());
 }
+
+/// A client that always has a request ready (its socket never drains) still learns of its kill.
+#[test]
+fn client_kill_stops_a_client_that_never_pauses() {
+    let s = Server::strata(&[]);
+    let mut admin = s.raw();
+    let mut flood = s.raw();
+    let id = String::from_utf8_lossy(&flood.cmd(&["CLIENT", "ID"]))
+        .trim()
+        .trim_start_matches(':')
+        .to_string();
+    let mut w = flood.writer().try_clone().expect("clone");
+    let writer = std::thread::spawn(move || {
+        let burst = crate::util::encode(&[b"PING"]).repeat(2000);
+        while std::io::Write::write_all(&mut w, &burst).is_ok() {}
+    });
+    let (closed_tx, closed_rx) = std::sync::mpsc::channel();
+    let reader = std::thread::spawn(move || {
+        // Drain replies so that the server's writes never wait either; returns at EOF.
+        while !flood.reply().is_empty() {}
+        let _ = closed_tx.send(());
+    });
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    assert_eq!(admin.cmd(&["CLIENT", "KILL", "ID", &id]), b":1\r\n");
+    assert!(
+        closed_rx
+            .recv_timeout(std::time::Duration::from_secs(10))
+            .is_ok(),
+        "the flooding client was not disconnected"
+    );
+    reader.join().expect("reader");
+    writer.join().expect("writer");
+}

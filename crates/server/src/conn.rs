@@ -148,6 +148,11 @@ async fn serve(
     // Set once the client sent MONITOR: every command's line arrives here.
     let mut monitor_rx: Option<tokio::sync::broadcast::Receiver<bytes::Bytes>> = None;
     loop {
+        // The waits below poll the socket first, so a client that always has a request ready
+        // would see its kill only when tokio's cooperative budget runs out: check it here.
+        if client.kill.is_cancelled() {
+            return "killed";
+        }
         decoder.set_authenticated(session.authenticated);
         if inbuf.capacity() - inbuf.len() < 1024 {
             inbuf.reserve(READ_CHUNK);
@@ -172,7 +177,10 @@ async fn serve(
                     }
                 }
             };
+            // The socket first: a read that is ready then costs no poll of the other waits,
+            // each a lock on its notifier (kills are checked at the top of the loop).
             let n = tokio::select! {
+                biased;
                 r = read => match r {
                     Ok(0) => return "eof",
                     Ok(n) => n,
@@ -344,6 +352,7 @@ async fn serve(
                 .net_out
                 .fetch_add(out.len() as u64, Ordering::Relaxed);
             tokio::select! {
+                biased;
                 r = sock.write_all(&out) => if r.is_err() {
                     return "write error";
                 },
