@@ -24,10 +24,9 @@
 use bytes::Bytes;
 use parking_lot::MutexGuard;
 use smallvec::SmallVec;
-use strata_storage::{Batch, Record};
+use strata_storage::Record;
 
-use crate::events::Queued;
-use crate::txn::{write_then_apply, Parts, Pending, Seen};
+use crate::txn::{write_then_apply, Parts};
 use crate::{Gate, Keyspace, Result, Txn};
 
 /// Commands per group at most: bounds how long other clients may wait for its locks.
@@ -39,13 +38,9 @@ pub struct Group<'a> {
     gate: Option<Gate<'a>>,
     /// Stripes held, by index.
     held: SmallVec<[(usize, MutexGuard<'a, ()>); 16]>,
-    batch: Batch<'a>,
-    /// Members' written states, in order (the last for a key wins).
-    pending: Vec<Pending>,
-    /// Members' reads of keys they did not write (valid while the locks are held).
-    reads: Vec<Seen>,
-    expired: u64,
-    events: Vec<Queued>,
+    /// The members' work: their records, their written states in order (the last for a key
+    /// wins), their reads of keys they did not write (valid while the locks are held).
+    work: Parts<'a>,
     members: usize,
     /// The last member's containers, emptied, for the next member to stage into.
     spare: Option<Parts<'a>>,
@@ -57,11 +52,7 @@ impl<'a> Group<'a> {
             ks,
             gate: None,
             held: SmallVec::new(),
-            batch: ks.storage.batch(),
-            pending: Vec::new(),
-            reads: Vec::new(),
-            expired: 0,
-            events: Vec::new(),
+            work: Parts::new(ks),
             members: 0,
             spare: None,
         }
@@ -76,13 +67,14 @@ impl<'a> Group<'a> {
     /// releases their locks. Returns the sequence to wait for under `appendfsync always` (0
     /// when nothing was written). On failure nothing was written, and the locks are released.
     pub fn commit(&mut self) -> Result<u64> {
-        let batch = std::mem::replace(&mut self.batch, self.ks.storage.batch());
-        let events = std::mem::take(&mut self.events);
-        let expired = std::mem::take(&mut self.expired);
-        self.reads.clear();
+        let w = &mut self.work;
+        let batch = std::mem::replace(&mut w.batch, self.ks.storage.batch());
+        let events = std::mem::take(&mut w.events);
+        let expired = std::mem::take(&mut w.expired);
+        w.reads.clear();
         self.members = 0;
-        let out = write_then_apply(self.ks, batch, &mut self.pending, expired, &events);
-        self.pending.clear();
+        let out = write_then_apply(self.ks, batch, &mut w.pending, expired, &events);
+        w.pending.clear();
         self.held.clear();
         self.gate = None;
         out
@@ -91,6 +83,7 @@ impl<'a> Group<'a> {
     /// The state an earlier member left for `key`: written, or read.
     pub(crate) fn state(&self, phys: u16, key: &[u8]) -> Option<Option<Record>> {
         if let Some(p) = self
+            .work
             .pending
             .iter()
             .rev()
@@ -98,7 +91,8 @@ impl<'a> Group<'a> {
         {
             return Some(p.state.clone());
         }
-        self.reads
+        self.work
+            .reads
             .iter()
             .find(|r| r.0 == phys && r.1 == key)
             .map(|r| r.2.clone())
@@ -107,23 +101,9 @@ impl<'a> Group<'a> {
     /// Takes in a member's work in place of its commit.
     pub fn absorb(&mut self, t: Txn<'a>) {
         let mut p = t.into_parts();
-        self.batch.absorb(&mut p.batch);
-        move_all(&mut self.pending, &mut p.pending);
-        move_all(&mut self.reads, &mut p.reads);
-        self.expired += std::mem::take(&mut p.expired);
-        move_all(&mut self.events, &mut p.events);
+        self.work.take_in(&mut p);
         self.spare = Some(p);
         self.members += 1;
-    }
-}
-
-/// Moves `from`'s items to the end of `to`. The first member's containers become the group's
-/// (a group of one, every write at `-P 1`, copies nothing and allocates nothing more).
-fn move_all<T>(to: &mut Vec<T>, from: &mut Vec<T>) {
-    if to.is_empty() {
-        std::mem::swap(to, from);
-    } else {
-        to.append(from);
     }
 }
 

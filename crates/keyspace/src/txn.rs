@@ -39,6 +39,26 @@ impl<'a> Parts<'a> {
             events: Vec::new(),
         }
     }
+
+    /// Moves `other`'s work after this one's, leaving `other` empty with its containers kept.
+    pub(crate) fn take_in(&mut self, other: &mut Parts<'_>) {
+        self.batch.absorb(&mut other.batch);
+        move_all(&mut self.pending, &mut other.pending);
+        move_all(&mut self.reads, &mut other.reads);
+        self.expired += std::mem::take(&mut other.expired);
+        move_all(&mut self.events, &mut other.events);
+    }
+}
+
+/// Moves `from`'s items to the end of `to`. Into an empty `to` it swaps the two: a group's first
+/// member's containers become the group's (a group of one, every write at `-P 1`, copies
+/// nothing and allocates nothing more).
+fn move_all<T>(to: &mut Vec<T>, from: &mut Vec<T>) {
+    if to.is_empty() {
+        std::mem::swap(to, from);
+    } else {
+        to.append(from);
+    }
 }
 
 /// Locks held for one command, with the batch it is building.
@@ -70,34 +90,33 @@ impl<'a> Txn<'a> {
         gate: impl Into<Option<Gate<'a>>>,
         locks: Guards<'a>,
     ) -> Txn<'a> {
-        Txn {
-            ks,
-            _gate: gate.into(),
-            _locks: locks,
-            batch: ks.storage.batch(),
-            pending: Vec::new(),
-            reads: Vec::new(),
-            now: crate::now_ms(),
-            expired: 0,
-            events: Vec::new(),
-            grouped: false,
-        }
+        Txn::staging(ks, gate.into(), locks, Parts::new(ks), false)
     }
 
     /// A pipeline group's member, staging into `parts`: empty but for `reads`, the states of its
     /// keys that earlier members wrote or read. The group holds the locks.
     pub(crate) fn member(ks: &'a Keyspace, parts: Parts<'a>) -> Txn<'a> {
+        Txn::staging(ks, None, Guards::new(), parts, true)
+    }
+
+    fn staging(
+        ks: &'a Keyspace,
+        gate: Option<Gate<'a>>,
+        locks: Guards<'a>,
+        parts: Parts<'a>,
+        grouped: bool,
+    ) -> Txn<'a> {
         Txn {
             ks,
-            _gate: None,
-            _locks: Guards::new(),
+            _gate: gate,
+            _locks: locks,
             batch: parts.batch,
             pending: parts.pending,
             reads: parts.reads,
             now: crate::now_ms(),
             expired: parts.expired,
             events: parts.events,
-            grouped: true,
+            grouped,
         }
     }
 
