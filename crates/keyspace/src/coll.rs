@@ -169,23 +169,27 @@ impl Txn<'_> {
 
     /// Stages an element write. The caller updates `c.h` to match.
     pub fn elem_put(&mut self, c: &Coll, suffix: &[u8], value: &[u8]) {
-        self.batch.put_elem(Cf::Sub, &c.elem_key(suffix), value);
+        self.work
+            .batch
+            .put_elem(Cf::Sub, &c.elem_key(suffix), value);
     }
 
     /// Stages an element removal. The caller updates `c.h` to match.
     pub fn elem_del(&mut self, c: &Coll, suffix: &[u8]) {
-        self.batch.delete_elem(Cf::Sub, &c.elem_key(suffix));
+        self.work.batch.delete_elem(Cf::Sub, &c.elem_key(suffix));
     }
 
     /// Stages a sorted-set score-index entry.
     pub fn score_put(&mut self, c: &Coll, score: f64, member: &[u8]) {
-        self.batch
+        self.work
+            .batch
             .put_elem(Cf::Score, &c.score_key(score, member), b"");
     }
 
     /// Stages the removal of a sorted-set score-index entry.
     pub fn score_del(&mut self, c: &Coll, score: f64, member: &[u8]) {
-        self.batch
+        self.work
+            .batch
             .delete_elem(Cf::Score, &c.score_key(score, member));
     }
 
@@ -331,7 +335,7 @@ impl Txn<'_> {
                 for (k, v) in &page {
                     let suffix = &k[src.prefix.len()..];
                     let key = dst.elem_key(suffix);
-                    self.batch.put_elem(cf, &key, v);
+                    self.work.batch.put_elem(cf, &key, v);
                 }
                 if page.len() < 1024 {
                     break;

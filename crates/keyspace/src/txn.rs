@@ -23,9 +23,14 @@ pub(crate) type Seen = (u16, Bytes, Option<Record>);
 /// hands the emptied containers to the next member, so that its commands allocate none.
 pub(crate) struct Parts<'a> {
     pub(crate) batch: Batch<'a>,
+    /// The latest state of each key written, in order of first write.
     pub(crate) pending: Vec<Pending>,
+    /// Keys read but not written, with the state found: a command that reads a key and then
+    /// writes it (SET reads the previous record for the counters) goes to disk once, not twice.
     pub(crate) reads: Vec<Seen>,
+    /// Keys found expired (and deleted) on the way.
     pub(crate) expired: u64,
+    /// Keyspace events raised after the commit, in order.
     pub(crate) events: Vec<Queued>,
 }
 
@@ -69,16 +74,9 @@ pub struct Txn<'a> {
     pub(crate) ks: &'a Keyspace,
     _gate: Option<Gate<'a>>,
     _locks: Guards<'a>,
-    pub(crate) batch: Batch<'a>,
-    pending: Vec<Pending>,
-    /// Keys read but not written, with the state found: a command that reads a key and then
-    /// writes it (SET reads the previous record for the counters) goes to disk once, not twice.
-    reads: Vec<Seen>,
+    pub(crate) work: Parts<'a>,
     /// One clock reading per command, so a key cannot expire half-way through it.
     now: u64,
-    expired: u64,
-    /// Keyspace events raised after the commit, in order.
-    events: Vec<Queued>,
     /// Runs in a pipeline group (see `crate::group`), which holds its locks and takes its work
     /// instead of a commit.
     grouped: bool,
@@ -90,33 +88,26 @@ impl<'a> Txn<'a> {
         gate: impl Into<Option<Gate<'a>>>,
         locks: Guards<'a>,
     ) -> Txn<'a> {
-        Txn::staging(ks, gate.into(), locks, Parts::new(ks), false)
-    }
-
-    /// A pipeline group's member, staging into `parts`: empty but for `reads`, the states of its
-    /// keys that earlier members wrote or read. The group holds the locks.
-    pub(crate) fn member(ks: &'a Keyspace, parts: Parts<'a>) -> Txn<'a> {
-        Txn::staging(ks, None, Guards::new(), parts, true)
-    }
-
-    fn staging(
-        ks: &'a Keyspace,
-        gate: Option<Gate<'a>>,
-        locks: Guards<'a>,
-        parts: Parts<'a>,
-        grouped: bool,
-    ) -> Txn<'a> {
         Txn {
             ks,
-            _gate: gate,
+            _gate: gate.into(),
             _locks: locks,
-            batch: parts.batch,
-            pending: parts.pending,
-            reads: parts.reads,
+            work: Parts::new(ks),
             now: crate::now_ms(),
-            expired: parts.expired,
-            events: parts.events,
-            grouped,
+            grouped: false,
+        }
+    }
+
+    /// A pipeline group's member, staging into `work`: empty but for `reads`, the states of its
+    /// keys that earlier members wrote or read. The group holds the locks.
+    pub(crate) fn member(ks: &'a Keyspace, work: Parts<'a>) -> Txn<'a> {
+        Txn {
+            ks,
+            _gate: None,
+            _locks: Guards::new(),
+            work,
+            now: crate::now_ms(),
+            grouped: true,
         }
     }
 
@@ -126,13 +117,7 @@ impl<'a> Txn<'a> {
     }
 
     pub(crate) fn into_parts(self) -> Parts<'a> {
-        Parts {
-            batch: self.batch,
-            pending: self.pending,
-            reads: self.reads,
-            expired: self.expired,
-            events: self.events,
-        }
+        self.work
     }
 
     /// Queues a keyspace event of `class` (an `event_class` bit) for `key` in logical db `db`,
@@ -140,7 +125,7 @@ impl<'a> Txn<'a> {
     /// queue their own events here once their writes are staged.
     pub fn notify(&mut self, class: u32, event: &'static str, db: usize, key: &[u8]) {
         if self.ks.events.enabled(class) {
-            self.events.push(Queued {
+            self.work.events.push(Queued {
                 class,
                 event,
                 db,
@@ -155,7 +140,8 @@ impl<'a> Txn<'a> {
     }
 
     fn pending(&self, phys: u16, key: &[u8]) -> Option<&Option<Record>> {
-        self.pending
+        self.work
+            .pending
             .iter()
             .rev()
             .find(|p| p.phys == phys && p.key == key)
@@ -164,12 +150,13 @@ impl<'a> Txn<'a> {
 
     fn set_pending(&mut self, db: usize, phys: u16, key: &[u8], state: Option<Record>) {
         match self
+            .work
             .pending
             .iter_mut()
             .find(|p| p.phys == phys && p.key == key)
         {
             Some(p) => p.state = state,
-            None => self.pending.push(Pending {
+            None => self.work.pending.push(Pending {
                 db,
                 phys,
                 key: Bytes::copy_from_slice(key),
@@ -188,6 +175,7 @@ impl<'a> Txn<'a> {
             return Ok(state.clone());
         }
         let known = self
+            .work
             .reads
             .iter()
             .find(|r| r.0 == phys && r.1 == key)
@@ -216,7 +204,9 @@ impl<'a> Txn<'a> {
                             rec
                         }
                         None => {
-                            self.reads.push((phys, Bytes::copy_from_slice(key), None));
+                            self.work
+                                .reads
+                                .push((phys, Bytes::copy_from_slice(key), None));
                             return Ok(None);
                         }
                     }
@@ -224,13 +214,14 @@ impl<'a> Txn<'a> {
             },
         };
         if live(&rec, self.now) {
-            self.reads
+            self.work
+                .reads
                 .push((phys, Bytes::copy_from_slice(key), Some(rec.clone())));
             return Ok(Some(rec));
         }
-        self.batch.delete(phys, key, prev_of(key, &rec));
+        self.work.batch.delete(phys, key, prev_of(key, &rec));
         self.set_pending(db, phys, key, None);
-        self.expired += 1;
+        self.work.expired += 1;
         self.notify(class::EXPIRED, "expired", db, key);
         Ok(None)
     }
@@ -257,7 +248,8 @@ impl<'a> Txn<'a> {
         if prev.is_none() {
             self.notify(class::NEW, "new", db, key);
         }
-        self.batch
+        self.work
+            .batch
             .put(phys, key, &rec, logical_size(key, &rec), prev);
         self.set_pending(db, phys, key, Some(rec));
         Ok(())
@@ -270,7 +262,7 @@ impl<'a> Txn<'a> {
         };
         match self.get(db, key)? {
             Some(rec) => {
-                self.batch.delete(phys, key, prev_of(key, &rec));
+                self.work.batch.delete(phys, key, prev_of(key, &rec));
                 self.set_pending(db, phys, key, None);
                 Ok(true)
             }
@@ -296,18 +288,18 @@ impl<'a> Txn<'a> {
         }
         let rewritten = match self.ks.storage.get(phys, key)? {
             Some(rec) if rec.expire_ms == exp => {
-                self.batch.delete(phys, key, prev_of(key, &rec));
+                self.work.batch.delete(phys, key, prev_of(key, &rec));
                 self.set_pending(db, phys, key, None);
                 false
             }
             // The compaction filter dropped the key (and it may have been written anew since):
             // the entry is all that is left of the old key, and settles its counters.
             other => {
-                self.batch.settle_orphan_ttl(phys, key, exp, size);
+                self.work.batch.settle_orphan_ttl(phys, key, exp, size);
                 other.is_some()
             }
         };
-        self.expired += 1;
+        self.work.expired += 1;
         if !rewritten {
             self.notify(class::EXPIRED, "expired", db, key);
         }
@@ -324,10 +316,10 @@ impl<'a> Txn<'a> {
         );
         write_then_apply(
             self.ks,
-            self.batch,
-            &mut self.pending,
-            self.expired,
-            &self.events,
+            self.work.batch,
+            &mut self.work.pending,
+            self.work.expired,
+            &self.work.events,
         )
     }
 }
