@@ -96,7 +96,6 @@ pub struct Storage {
     path: PathBuf,
     wal: Arc<sync::WalSync>,
     syncer: Mutex<Option<JoinHandle<()>>>,
-    activity: Activity,
     /// Record openings per family, indexed by `Cf as usize`.
     tags: [Tags; Cf::ALL.len()],
     stopping: Arc<AtomicBool>,
@@ -231,7 +230,6 @@ impl Storage {
         }
         let storage = Arc::new(Storage {
             tags,
-            activity: opts.activity.clone(),
             db,
             path: opts.path.clone(),
             wal,
@@ -249,15 +247,14 @@ impl Storage {
             last_version: AtomicU64::new(0),
             point_read: ReadOptions::default(),
         });
-        storage.start_syncer();
+        storage.start_syncer(opts.activity.clone());
         Ok(storage)
     }
 
-    fn start_syncer(self: &Arc<Self>) {
+    fn start_syncer(self: &Arc<Self>, activity: Activity) {
         let weak = Arc::downgrade(self);
         let wal = self.wal.clone();
         let stopping = self.stopping.clone();
-        let activity = self.activity.clone();
         let handle = std::thread::Builder::new()
             .name("wal-sync".into())
             .spawn(move || loop {
