@@ -93,7 +93,11 @@ fn client_info(host: &dyn Host, session: &Session) -> String {
 const WRONGPASS: &str = "WRONGPASS invalid username-password pair or user is disabled.";
 
 /// AUTH / HELLO AUTH: checks the credentials against the store and switches the session's user.
-pub(crate) fn authenticate(ctx: &mut Ctx<'_>, user: &[u8], pass: &[u8]) -> Result<(), CmdError> {
+pub(crate) fn authenticate(
+    ctx: &mut Ctx<'_, '_>,
+    user: &[u8],
+    pass: &[u8],
+) -> Result<(), CmdError> {
     let acl = ctx.host.acl();
     match acl.authenticate(user, pass) {
         Some(u) => {
@@ -129,7 +133,7 @@ pub(crate) fn default_nopass(host: &dyn Host) -> bool {
     host.acl().default_nopass()
 }
 
-fn aclfile(ctx: &Ctx<'_>) -> Result<String, CmdError> {
+fn aclfile(ctx: &Ctx<'_, '_>) -> Result<String, CmdError> {
     ctx.host
         .config_get(b"aclfile")
         .into_iter()
@@ -167,7 +171,7 @@ fn valid_username(name: &[u8]) -> Result<String, CmdError> {
 
 /// # Format
 /// `ACL SETUSER username [rule ...]`
-fn setuser(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+fn setuser(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
     let name = valid_username(&args[2])?;
     ctx.host
         .acl()
@@ -176,7 +180,7 @@ fn setuser(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     Ok(Reply::ok())
 }
 
-fn getuser(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+fn getuser(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
     let Some(u) = ctx.host.acl().get(&text(&args[2])) else {
         return Ok(Reply::Null);
     };
@@ -205,7 +209,7 @@ fn getuser(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
 
 /// # Format
 /// `ACL DELUSER username [username ...]`
-fn deluser(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+fn deluser(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
     let names: Vec<String> = args[2..].iter().map(text).collect();
     if names.iter().any(|n| n == "default") {
         return Err(CmdError::err("The 'default' user cannot be removed"));
@@ -222,13 +226,13 @@ fn deluser(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     crate::int(n)
 }
 
-fn list(ctx: &mut Ctx<'_>, _: &[Bytes]) -> CmdResult {
+fn list(ctx: &mut Ctx<'_, '_>, _: &[Bytes]) -> CmdResult {
     Ok(Reply::Array(
         ctx.host.acl().list().into_iter().map(Reply::bulk).collect(),
     ))
 }
 
-fn users(ctx: &mut Ctx<'_>, _: &[Bytes]) -> CmdResult {
+fn users(ctx: &mut Ctx<'_, '_>, _: &[Bytes]) -> CmdResult {
     Ok(Reply::Array(
         ctx.host
             .acl()
@@ -239,13 +243,13 @@ fn users(ctx: &mut Ctx<'_>, _: &[Bytes]) -> CmdResult {
     ))
 }
 
-fn whoami(ctx: &mut Ctx<'_>, _: &[Bytes]) -> CmdResult {
+fn whoami(ctx: &mut Ctx<'_, '_>, _: &[Bytes]) -> CmdResult {
     Ok(Reply::bulk(ctx.session.user.clone()))
 }
 
 /// # Format
 /// `ACL CAT [category]`
-fn cat(_: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+fn cat(_: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
     let Some(c) = args.get(2) else {
         return Ok(Reply::Array(
             CATEGORIES.iter().map(|c| Reply::bulk(*c)).collect(),
@@ -263,13 +267,13 @@ fn cat(_: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     ))
 }
 
-fn load(ctx: &mut Ctx<'_>, _: &[Bytes]) -> CmdResult {
+fn load(ctx: &mut Ctx<'_, '_>, _: &[Bytes]) -> CmdResult {
     let path = aclfile(ctx)?;
     load_file(ctx.host.acl(), &path).map_err(CmdError::err)?;
     Ok(Reply::ok())
 }
 
-fn save(ctx: &mut Ctx<'_>, _: &[Bytes]) -> CmdResult {
+fn save(ctx: &mut Ctx<'_, '_>, _: &[Bytes]) -> CmdResult {
     let path = aclfile(ctx)?;
     save_file(ctx.host.acl(), &path).map_err(CmdError::err)?;
     Ok(Reply::ok())
@@ -277,7 +281,7 @@ fn save(ctx: &mut Ctx<'_>, _: &[Bytes]) -> CmdResult {
 
 /// # Format
 /// `ACL GENPASS [bits]`
-fn genpass(_: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+fn genpass(_: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
     let bits = match args.get(2) {
         None => 256,
         Some(b) => match parse_i64_opt(b) {
@@ -297,7 +301,7 @@ fn genpass(_: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
 
 /// # Format
 /// `ACL LOG [count | RESET]`
-fn log(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+fn log(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
     let mut count = 10;
     if let Some(a) = args.get(2) {
         if is(a, "RESET") {
@@ -342,7 +346,7 @@ fn log(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
 
 /// # Format
 /// `ACL DRYRUN username command [arg ...]`
-fn dryrun(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+fn dryrun(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
     let name = text(&args[2]);
     let Some(u) = ctx.host.acl().get(&name) else {
         return Err(CmdError::err(format!("User '{name}' not found")));
@@ -373,7 +377,7 @@ fn dryrun(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     })
 }
 
-fn help(_: &mut Ctx<'_>, _: &[Bytes]) -> CmdResult {
+fn help(_: &mut Ctx<'_, '_>, _: &[Bytes]) -> CmdResult {
     crate::connection::help(&[
         "ACL <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
         "CAT [<category>]",

@@ -47,7 +47,7 @@ fn parse_timeout(arg: &[u8]) -> Result<Option<Duration>, CmdError> {
 }
 
 /// Asks the connection to block on `keys` until `timeout` (None: forever).
-fn block(ctx: &mut Ctx<'_>, keys: Vec<Bytes>, timeout: Option<Duration>) -> CmdResult {
+fn block(ctx: &mut Ctx<'_, '_>, keys: Vec<Bytes>, timeout: Option<Duration>) -> CmdResult {
     ctx.session.block = Some(Block {
         keys,
         deadline: timeout.and_then(|d| Instant::now().checked_add(d)),
@@ -58,12 +58,12 @@ fn block(ctx: &mut Ctx<'_>, keys: Vec<Bytes>, timeout: Option<Duration>) -> CmdR
 }
 
 /// Whether this run is a blocked client's rerun (clears the flag).
-fn retrying(ctx: &mut Ctx<'_>) -> bool {
+fn retrying(ctx: &mut Ctx<'_, '_>) -> bool {
     ctx.session.block = None;
     ctx.session.block_retry
 }
 
-fn bpop(ctx: &mut Ctx<'_>, args: &[Bytes], left: bool) -> CmdResult {
+fn bpop(ctx: &mut Ctx<'_, '_>, args: &[Bytes], left: bool) -> CmdResult {
     let timeout = parse_timeout(&args[args.len() - 1])?;
     let retry = retrying(ctx);
     let keys = &args[1..args.len() - 1];
@@ -83,16 +83,16 @@ fn bpop(ctx: &mut Ctx<'_>, args: &[Bytes], left: bool) -> CmdResult {
     }
 }
 
-fn blpop(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+fn blpop(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
     bpop(ctx, args, true)
 }
 
-fn brpop(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+fn brpop(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
     bpop(ctx, args, false)
 }
 
 fn bmove(
-    ctx: &mut Ctx<'_>,
+    ctx: &mut Ctx<'_, '_>,
     args: &[Bytes],
     from_left: bool,
     to_left: bool,
@@ -109,19 +109,19 @@ fn bmove(
     }
 }
 
-fn blmove(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+fn blmove(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
     let from_left = side(&args[3])?;
     let to_left = side(&args[4])?;
     let timeout = parse_timeout(&args[5])?;
     bmove(ctx, args, from_left, to_left, timeout)
 }
 
-fn brpoplpush(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+fn brpoplpush(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
     let timeout = parse_timeout(&args[3])?;
     bmove(ctx, args, false, true, timeout)
 }
 
-fn blmpop(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+fn blmpop(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
     let p = parse_mpop(&args[2..], side)?;
     let timeout = parse_timeout(&args[1])?;
     let retry = retrying(ctx);
@@ -151,7 +151,7 @@ type Popped = Vec<(Bytes, f64)>;
 
 /// Pops from the first non-empty sorted set of `keys`: `(key, [(member, score)])`.
 fn zpop_first(
-    ctx: &mut Ctx<'_>,
+    ctx: &mut Ctx<'_, '_>,
     keys: &[Bytes],
     max: bool,
     count: usize,
@@ -171,7 +171,7 @@ fn zpop_first(
     })
 }
 
-fn bzpop(ctx: &mut Ctx<'_>, args: &[Bytes], max: bool) -> CmdResult {
+fn bzpop(ctx: &mut Ctx<'_, '_>, args: &[Bytes], max: bool) -> CmdResult {
     let timeout = parse_timeout(&args[args.len() - 1])?;
     let retry = retrying(ctx);
     let keys = &args[1..args.len() - 1];
@@ -188,15 +188,15 @@ fn bzpop(ctx: &mut Ctx<'_>, args: &[Bytes], max: bool) -> CmdResult {
     }
 }
 
-fn bzpopmin(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+fn bzpopmin(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
     bzpop(ctx, args, false)
 }
 
-fn bzpopmax(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+fn bzpopmax(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
     bzpop(ctx, args, true)
 }
 
-fn bzmpop(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+fn bzmpop(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
     let p = parse_mpop(&args[2..], min_max)?;
     let timeout = parse_timeout(&args[1])?;
     let retry = retrying(ctx);

@@ -13,7 +13,7 @@ pub const REDIS_VERSION: &str = "7.2.4";
 
 /// # Format
 /// `PING [message]`
-fn ping(_: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+fn ping(_: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
     match args.len() {
         1 => Ok(Reply::simple("PONG")),
         2 => Ok(Reply::Bulk(args[1].clone())),
@@ -21,16 +21,16 @@ fn ping(_: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     }
 }
 
-fn echo(_: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+fn echo(_: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
     Ok(Reply::Bulk(args[1].clone()))
 }
 
-fn quit(ctx: &mut Ctx<'_>, _: &[Bytes]) -> CmdResult {
+fn quit(ctx: &mut Ctx<'_, '_>, _: &[Bytes]) -> CmdResult {
     ctx.session.close_after_reply = true;
     Ok(Reply::ok())
 }
 
-fn reset(ctx: &mut Ctx<'_>, _: &[Bytes]) -> CmdResult {
+fn reset(ctx: &mut Ctx<'_, '_>, _: &[Bytes]) -> CmdResult {
     let s = &mut *ctx.session;
     s.db = 0;
     s.resp = 2;
@@ -43,19 +43,19 @@ fn reset(ctx: &mut Ctx<'_>, _: &[Bytes]) -> CmdResult {
     Ok(Reply::simple("RESET"))
 }
 
-fn select(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+fn select(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
     ctx.session.db = ctx.db_index(&args[1])?;
     Ok(Reply::ok())
 }
 
 /// Checks a user and password against the ACL users (`requirepass` is the default user's).
-fn check_auth(ctx: &mut Ctx<'_>, user: &[u8], pass: &[u8]) -> Result<(), CmdError> {
+fn check_auth(ctx: &mut Ctx<'_, '_>, user: &[u8], pass: &[u8]) -> Result<(), CmdError> {
     crate::acl::authenticate(ctx, user, pass)
 }
 
 /// # Format
 /// `AUTH [username] password`
-fn auth(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+fn auth(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
     match args.len() {
         2 => {
             if crate::acl::default_nopass(ctx.host) {
@@ -73,7 +73,7 @@ fn auth(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
 
 /// # Format
 /// `HELLO [protover [AUTH username password] [SETNAME clientname]]`
-fn hello(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+fn hello(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
     let mut i = 1;
     if let Some(v) = args.get(1) {
         let ver = parse_i64_opt(v)
@@ -137,22 +137,22 @@ fn valid_name(n: &Bytes) -> Result<Option<Bytes>, CmdError> {
     Ok(if n.is_empty() { None } else { Some(n.clone()) })
 }
 
-fn client_id(ctx: &mut Ctx<'_>, _: &[Bytes]) -> CmdResult {
+fn client_id(ctx: &mut Ctx<'_, '_>, _: &[Bytes]) -> CmdResult {
     crate::int(ctx.session.id)
 }
 
-fn client_setname(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+fn client_setname(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
     ctx.session.name = valid_name(&args[2])?;
     Ok(Reply::ok())
 }
 
-fn client_getname(ctx: &mut Ctx<'_>, _: &[Bytes]) -> CmdResult {
+fn client_getname(ctx: &mut Ctx<'_, '_>, _: &[Bytes]) -> CmdResult {
     Ok(ctx.session.name.clone().map_or(Reply::Null, Reply::Bulk))
 }
 
 /// # Format
 /// `CLIENT LIST [TYPE normal|master|replica|pubsub] [ID id [id ...]]`
-fn client_list(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+fn client_list(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
     ctx.host.client_update(ctx.session, "client|list");
     let mut ids: Option<Vec<u64>> = None;
     let mut i = 2;
@@ -186,14 +186,14 @@ fn client_list(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     Ok(Reply::bulk(ctx.host.client_list(ids.as_deref())))
 }
 
-fn client_info(ctx: &mut Ctx<'_>, _: &[Bytes]) -> CmdResult {
+fn client_info(ctx: &mut Ctx<'_, '_>, _: &[Bytes]) -> CmdResult {
     ctx.host.client_update(ctx.session, "client|info");
     Ok(Reply::bulk(ctx.host.client_list(Some(&[ctx.session.id]))))
 }
 
 /// # Format
 /// `CLIENT KILL ip:port` or `CLIENT KILL <ID id|ADDR ip:port|LADDR ip:port|USER name|SKIPME yes/no> ...`
-fn client_kill(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+fn client_kill(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
     if args.len() == 3 {
         let f = KillFilter {
             addr: Some(text(&args[2])),
@@ -257,7 +257,7 @@ fn client_kill(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
 
 /// # Format
 /// `CLIENT UNBLOCK id [TIMEOUT|ERROR]`
-fn client_unblock(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+fn client_unblock(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
     if args.len() > 4 {
         return Err(CmdError::err(
             "unknown subcommand or wrong number of arguments for 'unblock'. Try CLIENT HELP.",
@@ -280,7 +280,7 @@ fn client_unblock(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
 
 /// # Format
 /// `CLIENT PAUSE timeout [WRITE|ALL]`
-fn client_pause(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+fn client_pause(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
     let ms = parse_i64_opt(&args[2])
         .ok_or_else(|| CmdError::err("timeout is not an integer or out of range"))?;
     if ms < 0 {
@@ -297,14 +297,14 @@ fn client_pause(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     Ok(Reply::ok())
 }
 
-fn client_unpause(ctx: &mut Ctx<'_>, _: &[Bytes]) -> CmdResult {
+fn client_unpause(ctx: &mut Ctx<'_, '_>, _: &[Bytes]) -> CmdResult {
     ctx.host.client_unpause();
     Ok(Reply::ok())
 }
 
 /// # Format
 /// `CLIENT REPLY ON|OFF|SKIP`: the connection drops the replies OFF and SKIP ask it to.
-fn client_reply(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+fn client_reply(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
     let s = &mut *ctx.session;
     if is(&args[2], "ON") {
         s.reply_off = false;
@@ -319,7 +319,7 @@ fn client_reply(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     Ok(Reply::ok())
 }
 
-fn client_no_evict(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+fn client_no_evict(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
     ctx.session.no_evict = on_off(&args[2])?;
     Ok(Reply::ok())
 }
@@ -334,7 +334,7 @@ fn on_off(v: &[u8]) -> Result<bool, CmdError> {
     }
 }
 
-fn client_setinfo(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+fn client_setinfo(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
     let v = &args[3];
     if v.iter().any(|&c| !(b'!'..=b'~').contains(&c)) {
         return Err(CmdError::err(format!(
@@ -355,7 +355,7 @@ fn client_setinfo(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     Ok(Reply::ok())
 }
 
-fn client_help(_: &mut Ctx<'_>, _: &[Bytes]) -> CmdResult {
+fn client_help(_: &mut Ctx<'_, '_>, _: &[Bytes]) -> CmdResult {
     help(&[
         "CLIENT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
         "GETNAME",

@@ -234,14 +234,14 @@ pub enum SubKind {
     Shard,
 }
 
-/// A handler's context.
-pub struct Ctx<'a> {
+/// A handler's context: `'a` is the keyspace's (and its locks'), `'s` this request's.
+pub struct Ctx<'a, 's> {
     /// The shared keyspace.
     pub ks: &'a Keyspace,
     /// This client's state.
-    pub session: &'a mut Session,
+    pub session: &'s mut Session,
     /// The server.
-    pub host: &'a dyn Host,
+    pub host: &'s dyn Host,
     /// The command being run (set by the dispatcher).
     pub cmd: &'static CommandDef,
     /// Highest storage sequence this client wrote; the server waits for it under
@@ -253,7 +253,7 @@ pub struct Ctx<'a> {
     pub(crate) group_failed: Option<strata_keyspace::StorageError>,
 }
 
-impl<'a> Ctx<'a> {
+impl<'a> Ctx<'a, '_> {
     /// The selected database.
     pub fn db(&self) -> usize {
         self.session.db
@@ -350,7 +350,7 @@ impl<'a> Ctx<'a> {
 /// Runs `f` in a transaction over the keys the command table names in `args`, and commits it
 /// (see [`Ctx::finish`]). Every family's handlers go through it.
 pub(crate) fn with_txn<'a, T>(
-    ctx: &mut Ctx<'a>,
+    ctx: &mut Ctx<'a, '_>,
     args: &[Bytes],
     f: impl FnOnce(&mut Txn<'a>, usize) -> Result<T, CmdError>,
 ) -> Result<T, CmdError> {

@@ -42,13 +42,13 @@ const MAX_LISTPACK_VALUE: usize = 64;
 // ---------------------------------------------------------------------------------------------
 
 /// The arity error of the running command.
-pub(crate) fn arity(ctx: &Ctx<'_>) -> CmdError {
+pub(crate) fn arity(ctx: &Ctx<'_, '_>) -> CmdError {
     CmdError::Arity(ctx.cmd.name.to_string())
 }
 
 /// Runs `f` in a transaction over `keys` and commits it (see [`Ctx::finish`]).
 pub(crate) fn with_keys<'a, T>(
-    ctx: &mut Ctx<'a>,
+    ctx: &mut Ctx<'a, '_>,
     keys: &[(usize, &[u8])],
     f: impl FnOnce(&mut Txn<'a>, usize) -> Result<T, CmdError>,
 ) -> Result<T, CmdError> {
@@ -266,7 +266,7 @@ impl HashWriter {
 
 /// `HSET key field value [field value ...]` → `:n` new fields;
 /// `HMSET key field value [field value ...]` → `+OK`.
-fn hset_generic(ctx: &mut Ctx<'_>, args: &[Bytes], hmset: bool) -> CmdResult {
+fn hset_generic(ctx: &mut Ctx<'_, '_>, args: &[Bytes], hmset: bool) -> CmdResult {
     if !args.len().is_multiple_of(2) {
         return Err(arity(ctx));
     }
@@ -290,17 +290,17 @@ fn hset_generic(ctx: &mut Ctx<'_>, args: &[Bytes], hmset: bool) -> CmdResult {
     }
 }
 
-fn hset(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+fn hset(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
     hset_generic(ctx, args, false)
 }
 
-fn hmset(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+fn hmset(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
     hset_generic(ctx, args, true)
 }
 
 /// `HSETNX key field value` → `:1` if set, `:0` if the field exists. As in Redis, long
 /// arguments convert the hash even when the field exists.
-fn hsetnx(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+fn hsetnx(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
     let [_, key, field, value] = args else {
         return Err(arity(ctx));
     };
@@ -325,7 +325,7 @@ fn hsetnx(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
 }
 
 /// `HDEL key field [field ...]` → `:n` fields removed; the key goes when its last field does.
-fn hdel(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+fn hdel(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
     let key = arg(args, 1)?;
     let (n, emptied) = with_txn(ctx, args, |t, db| {
         let Some(c) = open(t, db, key, Kind::Hash)? else {
@@ -356,7 +356,7 @@ fn hdel(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
 }
 
 /// `HINCRBY key field increment` → `:new value`.
-fn hincrby(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+fn hincrby(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
     let [_, key, field, by] = args else {
         return Err(arity(ctx));
     };
@@ -379,7 +379,7 @@ fn hincrby(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
 }
 
 /// `HINCRBYFLOAT key field increment` → the new value as a bulk string (see [`format_human`]).
-fn hincrbyfloat(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+fn hincrbyfloat(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
     let [_, key, field, by] = args else {
         return Err(arity(ctx));
     };
@@ -402,7 +402,7 @@ fn hincrbyfloat(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
 // ---------------------------------------------------------------------------------------------
 
 /// `HGET key field` → the value or nil.
-fn hget(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+fn hget(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
     let [_, key, field] = args else {
         return Err(arity(ctx));
     };
@@ -415,7 +415,7 @@ fn hget(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
 }
 
 /// `HMGET key field [field ...]` → an array of values or nils.
-fn hmget(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+fn hmget(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
     let key = arg(args, 1)?;
     with_txn(ctx, args, |t, db| {
         let c = open_read(t, db, key, Kind::Hash)?;
@@ -431,7 +431,7 @@ fn hmget(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
 }
 
 /// `HLEN key` → `:fields`.
-fn hlen(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+fn hlen(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
     let key = arg(args, 1)?;
     with_txn(ctx, args, |t, db| {
         int(open_read(t, db, key, Kind::Hash)?.map_or(0, |c| c.h.len))
@@ -439,7 +439,7 @@ fn hlen(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
 }
 
 /// `HSTRLEN key field` → `:length of the value` (0 when missing).
-fn hstrlen(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+fn hstrlen(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
     let [_, key, field] = args else {
         return Err(arity(ctx));
     };
@@ -452,7 +452,7 @@ fn hstrlen(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
 }
 
 /// `HEXISTS key field` → `:1` or `:0`.
-fn hexists(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+fn hexists(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
     let [_, key, field] = args else {
         return Err(arity(ctx));
     };
@@ -472,7 +472,7 @@ enum Part {
     Both,
 }
 
-fn hgetall_generic(ctx: &mut Ctx<'_>, args: &[Bytes], part: Part) -> CmdResult {
+fn hgetall_generic(ctx: &mut Ctx<'_, '_>, args: &[Bytes], part: Part) -> CmdResult {
     let key = arg(args, 1)?;
     with_txn(ctx, args, |t, db| {
         let Some(c) = open_read(t, db, key, Kind::Hash)? else {
@@ -494,17 +494,17 @@ fn hgetall_generic(ctx: &mut Ctx<'_>, args: &[Bytes], part: Part) -> CmdResult {
 }
 
 /// `HKEYS key` → every field.
-fn hkeys(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+fn hkeys(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
     hgetall_generic(ctx, args, Part::Keys)
 }
 
 /// `HVALS key` → every value.
-fn hvals(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+fn hvals(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
     hgetall_generic(ctx, args, Part::Vals)
 }
 
 /// `HGETALL key` → field, value, field, value, ...
-fn hgetall(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+fn hgetall(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
     hgetall_generic(ctx, args, Part::Both)
 }
 
@@ -513,7 +513,7 @@ fn hgetall(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
 /// Without count: a random field or nil. With a positive count: up to `count` distinct fields
 /// (the whole hash when count ≥ its size); with a negative one: exactly `-count` fields, which
 /// may repeat. WITHVALUES interleaves the values.
-fn hrandfield(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+fn hrandfield(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
     let key = arg(args, 1)?;
     let mut count: Option<i64> = None;
     let mut withvalues = false;
@@ -614,7 +614,7 @@ pub(crate) fn random_elems(
 
 /// `HSCAN key cursor [MATCH pattern] [COUNT count]` → `[next cursor, [field, value, ...]]`.
 /// See [`scan_page`] for the cursor.
-fn hscan(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+fn hscan(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
     let key = arg(args, 1)?;
     let cursor = parse_scan_cursor(arg(args, 2)?)?;
     with_txn(ctx, args, |t, db| {

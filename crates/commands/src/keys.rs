@@ -70,7 +70,7 @@ fn same_object() -> CmdError {
 }
 
 /// A database index argument as Redis's `getIntFromObjectOrReply` + `selectDb` read it.
-fn db_arg(ctx: &Ctx<'_>, a: &[u8]) -> Result<usize, CmdError> {
+fn db_arg(ctx: &Ctx<'_, '_>, a: &[u8]) -> Result<usize, CmdError> {
     let n = parse_i64(a)?;
     if i32::try_from(n).is_err() {
         return Err(CmdError::NotInteger);
@@ -85,7 +85,7 @@ fn bulk_str(s: &'static str) -> Reply {
 // ---- existence and type ---------------------------------------------------------------------
 
 /// `DEL key [key ...]` and `UNLINK key [key ...]` → `:n` keys removed.
-fn del(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+fn del(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
     let db = ctx.db();
     let mut t = ctx.txn(args);
     let mut n = 0u64;
@@ -101,7 +101,7 @@ fn del(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
 }
 
 /// `EXISTS key [key ...]` → `:n`, a key named twice counted twice.
-fn exists(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+fn exists(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
     let db = ctx.db();
     let mut t = ctx.txn(args);
     let mut n = 0u64;
@@ -115,12 +115,12 @@ fn exists(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
 }
 
 /// `TOUCH key [key ...]` → `:n` existing keys; marks them used.
-fn touch(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+fn touch(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
     exists(ctx, args)
 }
 
 /// `TYPE key` → `+string`, `+hash`, ... or `+none`.
-fn type_cmd(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+fn type_cmd(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
     let db = ctx.db();
     let key = arg(args, 1)?;
     let mut t = ctx.txn(args);
@@ -197,7 +197,7 @@ impl ExpireFlags {
 /// `EXPIRE key seconds [NX | XX | GT | LT]` (also PEXPIRE, EXPIREAT, PEXPIREAT) → `:1` when the
 /// timeout was set, or the key deleted because the time is already past; `:0` when the key does
 /// not exist or a condition failed.
-fn expire_generic(ctx: &mut Ctx<'_>, args: &[Bytes], ms: bool, absolute: bool) -> CmdResult {
+fn expire_generic(ctx: &mut Ctx<'_, '_>, args: &[Bytes], ms: bool, absolute: bool) -> CmdResult {
     let db = ctx.db();
     let name = ctx.cmd.name;
     let key = arg(args, 1)?;
@@ -236,25 +236,25 @@ fn expire_generic(ctx: &mut Ctx<'_>, args: &[Bytes], ms: bool, absolute: bool) -
     int(1)
 }
 
-fn expire(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+fn expire(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
     expire_generic(ctx, args, false, false)
 }
 
-fn pexpire(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+fn pexpire(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
     expire_generic(ctx, args, true, false)
 }
 
-fn expireat(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+fn expireat(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
     expire_generic(ctx, args, false, true)
 }
 
-fn pexpireat(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+fn pexpireat(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
     expire_generic(ctx, args, true, true)
 }
 
 /// The TTL family → `:-2` for a missing key, `:-1` for a key without expiry, else the remaining
 /// time (`absolute`: the expiry time) in ms or in seconds rounded as Redis does, `(ms+500)/1000`.
-fn ttl_generic(ctx: &mut Ctx<'_>, args: &[Bytes], ms: bool, absolute: bool) -> CmdResult {
+fn ttl_generic(ctx: &mut Ctx<'_, '_>, args: &[Bytes], ms: bool, absolute: bool) -> CmdResult {
     let db = ctx.db();
     let key = arg(args, 1)?;
     let mut t = ctx.txn(args);
@@ -279,24 +279,24 @@ fn ttl_generic(ctx: &mut Ctx<'_>, args: &[Bytes], ms: bool, absolute: bool) -> C
     })
 }
 
-fn ttl(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+fn ttl(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
     ttl_generic(ctx, args, false, false)
 }
 
-fn pttl(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+fn pttl(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
     ttl_generic(ctx, args, true, false)
 }
 
-fn expiretime(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+fn expiretime(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
     ttl_generic(ctx, args, false, true)
 }
 
-fn pexpiretime(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+fn pexpiretime(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
     ttl_generic(ctx, args, true, true)
 }
 
 /// `PERSIST key` → `:1` if a timeout was removed, `:0` otherwise.
-fn persist(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+fn persist(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
     let db = ctx.db();
     let key = arg(args, 1)?;
     let mut t = ctx.txn(args);
@@ -322,7 +322,7 @@ fn persist(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
 /// # Format
 /// `RENAME key newkey` → `+OK`; `RENAMENX key newkey` → `:1`, or `:0` if `newkey` exists.
 /// Both fail with `ERR no such key` when `key` does not exist; the TTL moves with the value.
-fn rename_generic(ctx: &mut Ctx<'_>, args: &[Bytes], nx: bool) -> CmdResult {
+fn rename_generic(ctx: &mut Ctx<'_, '_>, args: &[Bytes], nx: bool) -> CmdResult {
     let db = ctx.db();
     let src = arg(args, 1)?;
     let dst = arg(args, 2)?;
@@ -352,11 +352,11 @@ fn rename_generic(ctx: &mut Ctx<'_>, args: &[Bytes], nx: bool) -> CmdResult {
     Ok(reply(true))
 }
 
-fn rename(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+fn rename(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
     rename_generic(ctx, args, false)
 }
 
-fn renamenx(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+fn renamenx(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
     rename_generic(ctx, args, true)
 }
 
@@ -365,7 +365,7 @@ fn renamenx(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
 /// # Format
 /// `COPY source destination [DB destination-db] [REPLACE]` → `:1` when copied, `:0` when the
 /// source does not exist or the destination does (without REPLACE). The TTL is copied too.
-fn copy(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+fn copy(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
     let src_db = ctx.db();
     let src = arg(args, 1)?;
     let dst = arg(args, 2)?;
@@ -409,7 +409,7 @@ fn copy(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
 ///
 /// # Format
 /// `MOVE key db` → `:1` when moved, `:0` when the key does not exist or exists in `db`.
-fn move_cmd(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+fn move_cmd(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
     let src_db = ctx.db();
     let key = arg(args, 1)?;
     let dst_db = db_arg(ctx, arg(args, 2)?)?;
@@ -479,7 +479,7 @@ fn walk_page(
 }
 
 /// `KEYS pattern` → every live key of the selected database matching the glob, in byte order.
-fn keys(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+fn keys(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
     let pattern = arg(args, 1)?;
     let all = &pattern[..] == b"*";
     let storage = ctx.ks.storage();
@@ -542,7 +542,7 @@ pub(crate) fn parse_cursor(a: &[u8]) -> Result<u64, CmdError> {
 /// cursor as a bulk decimal integer (`0` when the iteration is complete) and the keys of this
 /// page. COUNT (default 10, must be ≥ 1) is how many records the page reads before filtering.
 /// See the module documentation for the cursor design.
-fn scan(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+fn scan(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
     let cursor = parse_cursor(arg(args, 1)?)?;
     let mut count = SCAN_DEFAULT_COUNT;
     let mut pattern: Option<&Bytes> = None;
@@ -669,7 +669,7 @@ pub(crate) mod cursors {
 }
 
 /// `RANDOMKEY` → a random live key of the selected database, or nil when it has none.
-fn randomkey(ctx: &mut Ctx<'_>, _args: &[Bytes]) -> CmdResult {
+fn randomkey(ctx: &mut Ctx<'_, '_>, _args: &[Bytes]) -> CmdResult {
     let db = ctx.db();
     // Each probe that lands on an expired key deletes it, so repeated rounds make progress.
     for _ in 0..8 {
@@ -727,18 +727,18 @@ fn encoding(rec: &Record) -> &'static str {
 
 /// Reads the key of an OBJECT subcommand without marking it used, so that OBJECT never changes
 /// what OBJECT IDLETIME reports.
-fn object_lookup(ctx: &mut Ctx<'_>, args: &[Bytes]) -> Result<Option<Record>, CmdError> {
+fn object_lookup(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> Result<Option<Record>, CmdError> {
     Ok(ctx.ks.peek(ctx.db(), arg(args, 2)?)?)
 }
 
 /// `OBJECT ENCODING key` → bulk encoding name, or nil.
-fn object_encoding(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+fn object_encoding(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
     Ok(object_lookup(ctx, args)?.map_or(Reply::Null, |r| bulk_str(encoding(&r))))
 }
 
 /// `OBJECT REFCOUNT key` → `:1`, or `:2147483647` for Redis's shared integers 0..9999; nil for
 /// a missing key.
-fn object_refcount(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+fn object_refcount(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
     let Some(rec) = object_lookup(ctx, args)? else {
         return Ok(Reply::Null);
     };
@@ -749,7 +749,7 @@ fn object_refcount(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
 
 /// `OBJECT IDLETIME key` → seconds since the key was last used while in memory (0 when it is
 /// on disk only), or nil. Reads without marking the key used, as Redis does.
-fn object_idletime(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+fn object_idletime(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
     if object_lookup(ctx, args)?.is_none() {
         return Ok(Reply::Null);
     }
@@ -763,7 +763,7 @@ fn object_idletime(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
 }
 
 /// `OBJECT FREQ key` → nil for a missing key, else Redis's error: there is no LFU policy.
-fn object_freq(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+fn object_freq(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
     if object_lookup(ctx, args)?.is_none() {
         return Ok(Reply::Null);
     }
@@ -774,7 +774,7 @@ fn object_freq(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
 }
 
 /// `OBJECT HELP` → Redis's help lines as status replies.
-fn object_help(_ctx: &mut Ctx<'_>, _args: &[Bytes]) -> CmdResult {
+fn object_help(_ctx: &mut Ctx<'_, '_>, _args: &[Bytes]) -> CmdResult {
     const LINES: &[&str] = &[
         "OBJECT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
         "ENCODING <key>",

@@ -130,7 +130,7 @@ pub fn execute_resolved(
 }
 
 /// Runs a resolved command in `ctx`: the data-cap check, MULTI's queueing, then its handler.
-pub(crate) fn run(ctx: &mut Ctx<'_>, args: &[Bytes], def: &'static CommandDef) -> Reply {
+pub(crate) fn run(ctx: &mut Ctx<'_, '_>, args: &[Bytes], def: &'static CommandDef) -> Reply {
     ctx.cmd = def;
     // EXEC's queued commands were checked when queued (and EXEC checks the cap once).
     if def.has(flags::DENYOOM) && !ctx.session.multi.executing {
@@ -154,7 +154,7 @@ pub(crate) fn run(ctx: &mut Ctx<'_>, args: &[Bytes], def: &'static CommandDef) -
 }
 
 /// Handler of container commands: finds the subcommand and checks its arity.
-pub(crate) fn dispatch_sub(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+pub(crate) fn dispatch_sub(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
     let parent = ctx.cmd;
     let sub = &args[1];
     let Some(def) = parent.effective(args) else {

@@ -26,7 +26,7 @@ use crate::table::{cmd, flags::*, CommandDef, Keys};
 /// with a reply error: only lazy-expiry deletes can be staged then). A storage failure discards
 /// the transaction.
 pub(crate) fn with_keys<'a, T>(
-    ctx: &mut Ctx<'a>,
+    ctx: &mut Ctx<'a, '_>,
     keys: &[&Bytes],
     f: impl FnOnce(&mut Txn<'a>, usize) -> Result<T, CmdError>,
 ) -> Result<T, CmdError> {
@@ -325,7 +325,12 @@ pub(crate) fn mpop_in(
 // Handlers
 // ---------------------------------------------------------------------------------------------
 
-fn push_generic(ctx: &mut Ctx<'_>, args: &[Bytes], left: bool, only_existing: bool) -> CmdResult {
+fn push_generic(
+    ctx: &mut Ctx<'_, '_>,
+    args: &[Bytes],
+    left: bool,
+    only_existing: bool,
+) -> CmdResult {
     let key = args[1].clone();
     let n = with_txn(ctx, args, |t, db| {
         let mut c = match open(t, db, &key)? {
@@ -341,23 +346,23 @@ fn push_generic(ctx: &mut Ctx<'_>, args: &[Bytes], left: bool, only_existing: bo
     crate::int(n)
 }
 
-fn lpush(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+fn lpush(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
     push_generic(ctx, args, true, false)
 }
 
-fn rpush(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+fn rpush(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
     push_generic(ctx, args, false, false)
 }
 
-fn lpushx(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+fn lpushx(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
     push_generic(ctx, args, true, true)
 }
 
-fn rpushx(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+fn rpushx(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
     push_generic(ctx, args, false, true)
 }
 
-fn pop_generic(ctx: &mut Ctx<'_>, args: &[Bytes], left: bool) -> CmdResult {
+fn pop_generic(ctx: &mut Ctx<'_, '_>, args: &[Bytes], left: bool) -> CmdResult {
     if args.len() > 3 {
         return Err(CmdError::Arity(ctx.cmd.name.to_string()));
     }
@@ -389,15 +394,15 @@ fn pop_generic(ctx: &mut Ctx<'_>, args: &[Bytes], left: bool) -> CmdResult {
     })
 }
 
-fn lpop(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+fn lpop(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
     pop_generic(ctx, args, true)
 }
 
-fn rpop(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+fn rpop(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
     pop_generic(ctx, args, false)
 }
 
-fn llen(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+fn llen(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
     let n = with_txn(ctx, args, |t, db| {
         Ok(open_read(t, db, &args[1])?.map_or(0, |c| c.h.len))
     })?;
@@ -415,7 +420,7 @@ fn resolve_index(index: i64, len: u64) -> Option<u64> {
     (0..len).contains(&i).then_some(i as u64)
 }
 
-fn lindex(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+fn lindex(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
     let index = parse_i64(&args[2])?;
     with_txn(ctx, args, |t, db| {
         let Some(c) = open_read(t, db, &args[1])? else {
@@ -428,7 +433,7 @@ fn lindex(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     })
 }
 
-fn lset(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+fn lset(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
     let index = parse_i64(&args[2])?;
     let value = &args[3];
     with_txn(ctx, args, |t, db| {
@@ -468,7 +473,7 @@ fn resolve_range(start: i64, end: i64, len: u64) -> Option<(u64, u64)> {
     Some((start as u64, end as u64 + 1))
 }
 
-fn lrange(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+fn lrange(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
     let start = parse_i64(&args[2])?;
     let end = parse_i64(&args[3])?;
     with_txn(ctx, args, |t, db| {
@@ -482,7 +487,7 @@ fn lrange(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     })
 }
 
-fn ltrim(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+fn ltrim(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
     let start = parse_i64(&args[2])?;
     let end = parse_i64(&args[3])?;
     with_txn(ctx, args, |t, db| {
@@ -516,7 +521,7 @@ fn ltrim(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     })
 }
 
-fn lrem(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+fn lrem(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
     let count = parse_i64(&args[2])?;
     let elem = &args[3];
     let removed = with_txn(ctx, args, |t, db| {
@@ -561,7 +566,7 @@ fn lrem(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     crate::int(removed)
 }
 
-fn linsert(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+fn linsert(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
     let after = if is(&args[2], "AFTER") {
         true
     } else if is(&args[2], "BEFORE") {
@@ -589,7 +594,7 @@ fn linsert(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     crate::int(n)
 }
 
-fn lpos(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+fn lpos(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
     let elem = &args[2];
     let mut rank: i64 = 1;
     let mut count: Option<u64> = None;
@@ -676,7 +681,7 @@ fn lpos(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     })
 }
 
-fn lmove(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+fn lmove(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
     let from_left = side(&args[3])?;
     let to_left = side(&args[4])?;
     let (src, dst) = (args[1].clone(), args[2].clone());
@@ -686,7 +691,7 @@ fn lmove(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     Ok(v.map_or(Reply::Null, Reply::Bulk))
 }
 
-fn rpoplpush(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+fn rpoplpush(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
     let (src, dst) = (args[1].clone(), args[2].clone());
     let v = with_txn(ctx, args, |t, db| {
         lmove_in(t, db, &src, &dst, false, true, false)
@@ -694,7 +699,7 @@ fn rpoplpush(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     Ok(v.map_or(Reply::Null, Reply::Bulk))
 }
 
-fn lmpop(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+fn lmpop(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
     let p = parse_mpop(&args[1..], side)?;
     let keys: Vec<&Bytes> = p.keys.iter().collect();
     let r = with_keys(ctx, &keys, |t, db| {

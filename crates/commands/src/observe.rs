@@ -19,7 +19,7 @@ fn sub_syntax(args: &[Bytes], parent: &str) -> CmdError {
 
 /// # Format
 /// `SLOWLOG GET [count]` (default 10, -1 for all)
-fn slowlog_get(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+fn slowlog_get(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
     if args.len() > 3 {
         return Err(sub_syntax(args, "SLOWLOG"));
     }
@@ -34,16 +34,16 @@ fn slowlog_get(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     Ok(ctx.host.slowlog_get(count))
 }
 
-fn slowlog_len(ctx: &mut Ctx<'_>, _: &[Bytes]) -> CmdResult {
+fn slowlog_len(ctx: &mut Ctx<'_, '_>, _: &[Bytes]) -> CmdResult {
     crate::int(ctx.host.slowlog_len())
 }
 
-fn slowlog_reset(ctx: &mut Ctx<'_>, _: &[Bytes]) -> CmdResult {
+fn slowlog_reset(ctx: &mut Ctx<'_, '_>, _: &[Bytes]) -> CmdResult {
     ctx.host.slowlog_reset();
     Ok(Reply::ok())
 }
 
-fn slowlog_help(_: &mut Ctx<'_>, _: &[Bytes]) -> CmdResult {
+fn slowlog_help(_: &mut Ctx<'_, '_>, _: &[Bytes]) -> CmdResult {
     help(&[
         "SLOWLOG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
         "GET [<count>]",
@@ -60,23 +60,23 @@ fn slowlog_help(_: &mut Ctx<'_>, _: &[Bytes]) -> CmdResult {
     ])
 }
 
-fn latency_latest(ctx: &mut Ctx<'_>, _: &[Bytes]) -> CmdResult {
+fn latency_latest(ctx: &mut Ctx<'_, '_>, _: &[Bytes]) -> CmdResult {
     Ok(ctx.host.latency_latest())
 }
 
-fn latency_history(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+fn latency_history(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
     Ok(ctx.host.latency_history(&args[2]))
 }
 
-fn latency_reset(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+fn latency_reset(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
     crate::int(ctx.host.latency_reset(&args[2..]))
 }
 
-fn latency_histogram(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+fn latency_histogram(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
     Ok(ctx.host.latency_histogram(&args[2..]))
 }
 
-fn latency_help(_: &mut Ctx<'_>, _: &[Bytes]) -> CmdResult {
+fn latency_help(_: &mut Ctx<'_, '_>, _: &[Bytes]) -> CmdResult {
     help(&[
         "LATENCY <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
         "HISTORY <event>",
@@ -95,7 +95,7 @@ fn latency_help(_: &mut Ctx<'_>, _: &[Bytes]) -> CmdResult {
 }
 
 /// MONITOR: the connection streams every later command (see the server's `conn.rs`).
-fn monitor(ctx: &mut Ctx<'_>, _: &[Bytes]) -> CmdResult {
+fn monitor(ctx: &mut Ctx<'_, '_>, _: &[Bytes]) -> CmdResult {
     ctx.session.monitor = true;
     Ok(Reply::ok())
 }

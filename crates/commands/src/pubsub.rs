@@ -70,13 +70,13 @@ fn confirm(kind: &'static [u8], name: Option<Bytes>, count: usize) -> Reply {
 }
 
 /// Turns one confirmation per channel into pre-replies plus the command's reply.
-fn answer(ctx: &mut Ctx<'_>, mut replies: Vec<Reply>) -> CmdResult {
+fn answer(ctx: &mut Ctx<'_, '_>, mut replies: Vec<Reply>) -> CmdResult {
     let last = replies.pop().unwrap_or(Reply::NullArray);
     ctx.session.pre_replies.extend(replies);
     Ok(last)
 }
 
-fn sub(ctx: &mut Ctx<'_>, args: &[Bytes], kind: SubKind, word: &'static [u8]) -> CmdResult {
+fn sub(ctx: &mut Ctx<'_, '_>, args: &[Bytes], kind: SubKind, word: &'static [u8]) -> CmdResult {
     let id = ctx.session.id;
     let replies = args[1..]
         .iter()
@@ -88,7 +88,7 @@ fn sub(ctx: &mut Ctx<'_>, args: &[Bytes], kind: SubKind, word: &'static [u8]) ->
     answer(ctx, replies)
 }
 
-fn unsub(ctx: &mut Ctx<'_>, args: &[Bytes], kind: SubKind, word: &'static [u8]) -> CmdResult {
+fn unsub(ctx: &mut Ctx<'_, '_>, args: &[Bytes], kind: SubKind, word: &'static [u8]) -> CmdResult {
     let id = ctx.session.id;
     let host: &dyn Host = ctx.host;
     let names = if args.len() > 1 {
@@ -116,39 +116,39 @@ fn unsub(ctx: &mut Ctx<'_>, args: &[Bytes], kind: SubKind, word: &'static [u8]) 
     answer(ctx, replies)
 }
 
-fn subscribe(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+fn subscribe(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
     sub(ctx, args, SubKind::Channel, b"subscribe")
 }
 
-fn psubscribe(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+fn psubscribe(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
     sub(ctx, args, SubKind::Pattern, b"psubscribe")
 }
 
-fn ssubscribe(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+fn ssubscribe(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
     sub(ctx, args, SubKind::Shard, b"ssubscribe")
 }
 
-fn unsubscribe(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+fn unsubscribe(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
     unsub(ctx, args, SubKind::Channel, b"unsubscribe")
 }
 
-fn punsubscribe(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+fn punsubscribe(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
     unsub(ctx, args, SubKind::Pattern, b"punsubscribe")
 }
 
-fn sunsubscribe(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+fn sunsubscribe(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
     unsub(ctx, args, SubKind::Shard, b"sunsubscribe")
 }
 
-fn publish(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+fn publish(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
     crate::int(ctx.host.publish(&args[1], &args[2]))
 }
 
-fn spublish(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+fn spublish(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
     crate::int(ctx.host.spublish(&args[1], &args[2]))
 }
 
-fn channels_of(ctx: &mut Ctx<'_>, args: &[Bytes], kind: SubKind) -> CmdResult {
+fn channels_of(ctx: &mut Ctx<'_, '_>, args: &[Bytes], kind: SubKind) -> CmdResult {
     if args.len() > 3 {
         return Err(CmdError::Other(format!(
             "ERR unknown subcommand or wrong number of arguments for '{}'. Try PUBSUB HELP.",
@@ -165,7 +165,7 @@ fn channels_of(ctx: &mut Ctx<'_>, args: &[Bytes], kind: SubKind) -> CmdResult {
     ))
 }
 
-fn numsub_of(ctx: &mut Ctx<'_>, args: &[Bytes], kind: SubKind) -> CmdResult {
+fn numsub_of(ctx: &mut Ctx<'_, '_>, args: &[Bytes], kind: SubKind) -> CmdResult {
     let mut out = Vec::with_capacity(2 * args.len().saturating_sub(2));
     for c in &args[2..] {
         out.push(Reply::Bulk(c.clone()));
@@ -174,27 +174,27 @@ fn numsub_of(ctx: &mut Ctx<'_>, args: &[Bytes], kind: SubKind) -> CmdResult {
     Ok(Reply::Array(out))
 }
 
-fn pubsub_channels(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+fn pubsub_channels(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
     channels_of(ctx, args, SubKind::Channel)
 }
 
-fn pubsub_shardchannels(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+fn pubsub_shardchannels(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
     channels_of(ctx, args, SubKind::Shard)
 }
 
-fn pubsub_numsub(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+fn pubsub_numsub(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
     numsub_of(ctx, args, SubKind::Channel)
 }
 
-fn pubsub_shardnumsub(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+fn pubsub_shardnumsub(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
     numsub_of(ctx, args, SubKind::Shard)
 }
 
-fn pubsub_numpat(ctx: &mut Ctx<'_>, _: &[Bytes]) -> CmdResult {
+fn pubsub_numpat(ctx: &mut Ctx<'_, '_>, _: &[Bytes]) -> CmdResult {
     crate::int(ctx.host.pubsub_numpat())
 }
 
-fn pubsub_help(_: &mut Ctx<'_>, _: &[Bytes]) -> CmdResult {
+fn pubsub_help(_: &mut Ctx<'_, '_>, _: &[Bytes]) -> CmdResult {
     crate::connection::help(&[
         "PUBSUB <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
         "CHANNELS [<pattern>]",

@@ -13,7 +13,7 @@ use crate::ctx::Ctx;
 use crate::error::{CmdError, CmdResult};
 use crate::table::{self, cmd, container, flags, flags::*, CommandDef, Keys};
 
-fn info(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+fn info(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
     let sections: Vec<String> = args[1..]
         .iter()
         .map(|a| text(a).to_ascii_lowercase())
@@ -21,7 +21,7 @@ fn info(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     Ok(Reply::bulk(ctx.host.info(&sections)))
 }
 
-fn dbsize(ctx: &mut Ctx<'_>, _: &[Bytes]) -> CmdResult {
+fn dbsize(ctx: &mut Ctx<'_, '_>, _: &[Bytes]) -> CmdResult {
     crate::int(ctx.ks.dbsize(ctx.db()))
 }
 
@@ -35,21 +35,21 @@ fn flush_mode(args: &[Bytes]) -> Result<(), CmdError> {
     }
 }
 
-fn flushdb(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+fn flushdb(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
     flush_mode(args)?;
     let seq = ctx.ks.exclusive().flush_db(ctx.db())?;
     ctx.write_seq = ctx.write_seq.max(seq);
     Ok(Reply::ok())
 }
 
-fn flushall(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+fn flushall(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
     flush_mode(args)?;
     let seq = ctx.ks.exclusive().flush_all()?;
     ctx.write_seq = ctx.write_seq.max(seq);
     Ok(Reply::ok())
 }
 
-fn swapdb(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+fn swapdb(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
     let parse = |a: &Bytes, what: &str| {
         crate::args::parse_i64_opt(a)
             .ok_or_else(|| CmdError::err(format!("invalid {what} DB index")))
@@ -67,7 +67,7 @@ fn swapdb(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     Ok(Reply::ok())
 }
 
-fn time(_: &mut Ctx<'_>, _: &[Bytes]) -> CmdResult {
+fn time(_: &mut Ctx<'_, '_>, _: &[Bytes]) -> CmdResult {
     let d = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .unwrap_or_default();
@@ -77,7 +77,7 @@ fn time(_: &mut Ctx<'_>, _: &[Bytes]) -> CmdResult {
     ]))
 }
 
-fn lastsave(_: &mut Ctx<'_>, _: &[Bytes]) -> CmdResult {
+fn lastsave(_: &mut Ctx<'_, '_>, _: &[Bytes]) -> CmdResult {
     // Every write is durable on commit; "last save" is now.
     let d = SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -135,7 +135,7 @@ fn command_docs_of(c: &CommandDef) -> Reply {
     Reply::Array(v)
 }
 
-fn command(_: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+fn command(_: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
     if args.len() == 1 {
         return Ok(Reply::Array(
             table::all().into_iter().map(command_info_of).collect(),
@@ -145,11 +145,11 @@ fn command(_: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     Err(CmdError::Syntax)
 }
 
-fn command_count(_: &mut Ctx<'_>, _: &[Bytes]) -> CmdResult {
+fn command_count(_: &mut Ctx<'_, '_>, _: &[Bytes]) -> CmdResult {
     crate::int(table::table().len())
 }
 
-fn command_info(_: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+fn command_info(_: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
     if args.len() == 2 {
         return Ok(Reply::Array(
             table::all().into_iter().map(command_info_of).collect(),
@@ -163,7 +163,7 @@ fn command_info(_: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     ))
 }
 
-fn command_docs(_: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+fn command_docs(_: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
     let defs: Vec<&CommandDef> = if args.len() == 2 {
         table::all()
     } else {
@@ -178,7 +178,7 @@ fn command_docs(_: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
 
 /// # Format
 /// `COMMAND LIST [FILTERBY <MODULE name | ACLCAT category | PATTERN pattern>]`
-fn command_list(_: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+fn command_list(_: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
     let all = table::all();
     let names: Vec<&CommandDef> = match args.len() {
         2 => all,
@@ -206,7 +206,7 @@ fn command_list(_: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     ))
 }
 
-fn command_getkeys(_: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+fn command_getkeys(_: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
     let rest = &args[2..];
     let def = table::lookup(&rest[0]).ok_or_else(|| CmdError::err("Invalid command specified"))?;
     if !def.arity_ok(rest.len()) {
@@ -223,7 +223,7 @@ fn command_getkeys(_: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     ))
 }
 
-fn command_help(_: &mut Ctx<'_>, _: &[Bytes]) -> CmdResult {
+fn command_help(_: &mut Ctx<'_, '_>, _: &[Bytes]) -> CmdResult {
     help(&[
         "COMMAND <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
         "(no subcommand)",
@@ -244,7 +244,7 @@ fn command_help(_: &mut Ctx<'_>, _: &[Bytes]) -> CmdResult {
 }
 
 /// COMMAND is a container that also runs bare; route by argument count.
-fn command_entry(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+fn command_entry(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
     if args.len() == 1 {
         return command(ctx, args);
     }
@@ -253,7 +253,7 @@ fn command_entry(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
 
 // ---- CONFIG -------------------------------------------------------------------------------------
 
-fn config_get(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+fn config_get(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
     let mut out: Vec<(String, String)> = Vec::new();
     for pat in &args[2..] {
         for (k, v) in ctx.host.config_get(pat) {
@@ -269,7 +269,7 @@ fn config_get(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     ))
 }
 
-fn config_set(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+fn config_set(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
     if !args.len().is_multiple_of(2) {
         return Err(CmdError::Arity("config|set".into()));
     }
@@ -281,17 +281,17 @@ fn config_set(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     Ok(Reply::ok())
 }
 
-fn config_rewrite(ctx: &mut Ctx<'_>, _: &[Bytes]) -> CmdResult {
+fn config_rewrite(ctx: &mut Ctx<'_, '_>, _: &[Bytes]) -> CmdResult {
     ctx.host.config_rewrite()?;
     Ok(Reply::ok())
 }
 
-fn config_resetstat(ctx: &mut Ctx<'_>, _: &[Bytes]) -> CmdResult {
+fn config_resetstat(ctx: &mut Ctx<'_, '_>, _: &[Bytes]) -> CmdResult {
     ctx.host.config_resetstat();
     Ok(Reply::ok())
 }
 
-fn config_help(_: &mut Ctx<'_>, _: &[Bytes]) -> CmdResult {
+fn config_help(_: &mut Ctx<'_, '_>, _: &[Bytes]) -> CmdResult {
     help(&[
         "CONFIG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
         "GET <pattern>",
@@ -309,7 +309,7 @@ fn config_help(_: &mut Ctx<'_>, _: &[Bytes]) -> CmdResult {
 
 /// # Format
 /// `SHUTDOWN [NOSAVE|SAVE] [NOW] [FORCE] [ABORT]`
-fn shutdown(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+fn shutdown(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
     for a in &args[1..] {
         if !["NOSAVE", "SAVE", "NOW", "FORCE", "ABORT"]
             .iter()
@@ -332,7 +332,7 @@ fn shutdown(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
 
 /// # Format
 /// `TIER DROP [key ...]`: drops the keys (all keys of every db with none given) from memory.
-fn tier_drop(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+fn tier_drop(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
     let n = if args.len() == 2 {
         ctx.ks.drop_hot(None, &[])
     } else {
@@ -343,7 +343,7 @@ fn tier_drop(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
 
 /// # Format
 /// `TIER WHERE key`: `memory` (and disk), `disk` (only), or nil for no such key.
-fn tier_where(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+fn tier_where(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
     Ok(match ctx.ks.tier_of(ctx.db(), &args[2])? {
         Tier::Memory => Reply::bulk("memory"),
         Tier::Disk => Reply::bulk("disk"),
@@ -353,7 +353,7 @@ fn tier_where(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
 
 /// # Format
 /// `TIER INFO key`: `tier`, `memory_bytes` and `disk_bytes` of a key, or nil for no such key.
-fn tier_info(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+fn tier_info(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
     let Some((tier, mem, disk)) = ctx.ks.tier_report(ctx.db(), &args[2])? else {
         return Ok(Reply::Null);
     };
@@ -376,7 +376,7 @@ fn tier_info(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
 
 /// # Format
 /// `MEMORY USAGE key [SAMPLES count]`: the bytes the key takes when held in memory.
-fn memory_usage(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+fn memory_usage(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
     match args.len() {
         3 => {}
         5 if is(&args[3], "SAMPLES") => {
@@ -394,7 +394,7 @@ fn memory_usage(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     }))
 }
 
-fn memory_help(_: &mut Ctx<'_>, _: &[Bytes]) -> CmdResult {
+fn memory_help(_: &mut Ctx<'_, '_>, _: &[Bytes]) -> CmdResult {
     help(&[
         "MEMORY <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
         "USAGE <key> [SAMPLES <count>]",
@@ -404,7 +404,7 @@ fn memory_help(_: &mut Ctx<'_>, _: &[Bytes]) -> CmdResult {
     ])
 }
 
-fn tier_help(_: &mut Ctx<'_>, _: &[Bytes]) -> CmdResult {
+fn tier_help(_: &mut Ctx<'_, '_>, _: &[Bytes]) -> CmdResult {
     help(&[
         "TIER <subcommand> [<arg> ...]. Subcommands are:",
         "DROP [<key> ...]",

@@ -72,7 +72,7 @@ fn has(t: &Txn<'_>, c: &Coll, m: &[u8]) -> Result<bool, CmdError> {
 // ---------------------------------------------------------------------------------------------
 
 /// `SADD key member [member ...]` → `:n` members added.
-fn sadd(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+fn sadd(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
     let key = arg(args, 1)?;
     with_txn(ctx, args, |t, db| {
         let mut c = match open(t, db, key, Kind::Set)? {
@@ -105,7 +105,7 @@ fn notify_set(t: &mut Txn<'_>, db: usize, c: &Coll, event: &'static str) {
 }
 
 /// `SREM key member [member ...]` → `:n` members removed; the key goes with its last member.
-fn srem(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+fn srem(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
     let key = arg(args, 1)?;
     with_txn(ctx, args, |t, db| {
         let Some(mut c) = open(t, db, key, Kind::Set)? else {
@@ -129,7 +129,7 @@ fn srem(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
 }
 
 /// `SCARD key` → `:members`.
-fn scard(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+fn scard(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
     let key = arg(args, 1)?;
     with_txn(ctx, args, |t, db| {
         int(open_read(t, db, key, Kind::Set)?.map_or(0, |c| c.h.len))
@@ -137,7 +137,7 @@ fn scard(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
 }
 
 /// `SISMEMBER key member` → `:1` or `:0`.
-fn sismember(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+fn sismember(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
     let [_, key, m] = args else {
         return Err(arity(ctx));
     };
@@ -150,7 +150,7 @@ fn sismember(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
 }
 
 /// `SMISMEMBER key member [member ...]` → an array of `:1`/`:0`.
-fn smismember(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+fn smismember(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
     let key = arg(args, 1)?;
     with_txn(ctx, args, |t, db| {
         let c = open_read(t, db, key, Kind::Set)?;
@@ -167,7 +167,7 @@ fn smismember(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
 }
 
 /// `SMEMBERS key` → every member.
-fn smembers(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+fn smembers(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
     let key = arg(args, 1)?;
     with_txn(ctx, args, |t, db| {
         let Some(c) = open_read(t, db, key, Kind::Set)? else {
@@ -179,7 +179,7 @@ fn smembers(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
 
 /// `SRANDMEMBER key [count]`: without count a random member or nil; with a positive count up
 /// to `count` distinct members, with a negative one `-count` members that may repeat.
-fn srandmember(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+fn srandmember(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
     let key = arg(args, 1)?;
     if args.len() > 3 {
         return Err(CmdError::Syntax);
@@ -205,7 +205,7 @@ fn srandmember(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
 
 /// `SPOP key [count]`: removes and returns a random member (nil when missing) or up to `count`
 /// distinct ones (an array).
-fn spop(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+fn spop(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
     let key = arg(args, 1)?;
     if args.len() > 3 {
         return Err(CmdError::Syntax);
@@ -248,7 +248,7 @@ fn spop(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
 }
 
 /// `SMOVE source destination member` → `:1` if moved, `:0` if `member` is not in `source`.
-fn smove(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+fn smove(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
     let [_, src, dst, m] = args else {
         return Err(arity(ctx));
     };
@@ -378,7 +378,7 @@ fn compute(
 }
 
 /// SINTER, SUNION, SDIFF: `KEY key [key ...]` → the members.
-fn algebra(ctx: &mut Ctx<'_>, args: &[Bytes], op: Op) -> CmdResult {
+fn algebra(ctx: &mut Ctx<'_, '_>, args: &[Bytes], op: Op) -> CmdResult {
     let keys = rest(args, 1);
     with_txn(ctx, args, |t, db| {
         let sets = read_sets(t, db, keys)?;
@@ -388,7 +388,7 @@ fn algebra(ctx: &mut Ctx<'_>, args: &[Bytes], op: Op) -> CmdResult {
 
 /// SINTERSTORE, SUNIONSTORE, SDIFFSTORE: `destination key [key ...]` → `:size of the result`,
 /// which replaces `destination` (deleted when empty).
-fn algebra_store(ctx: &mut Ctx<'_>, args: &[Bytes], op: Op) -> CmdResult {
+fn algebra_store(ctx: &mut Ctx<'_, '_>, args: &[Bytes], op: Op) -> CmdResult {
     let dst = arg(args, 1)?;
     let keys = rest(args, 2);
     with_txn(ctx, args, |t, db| {
@@ -415,33 +415,33 @@ fn algebra_store(ctx: &mut Ctx<'_>, args: &[Bytes], op: Op) -> CmdResult {
     })
 }
 
-fn sinter(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+fn sinter(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
     algebra(ctx, args, Op::Inter)
 }
 
-fn sunion(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+fn sunion(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
     algebra(ctx, args, Op::Union)
 }
 
-fn sdiff(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+fn sdiff(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
     algebra(ctx, args, Op::Diff)
 }
 
-fn sinterstore(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+fn sinterstore(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
     algebra_store(ctx, args, Op::Inter)
 }
 
-fn sunionstore(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+fn sunionstore(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
     algebra_store(ctx, args, Op::Union)
 }
 
-fn sdiffstore(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+fn sdiffstore(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
     algebra_store(ctx, args, Op::Diff)
 }
 
 /// `SINTERCARD numkeys key [key ...] [LIMIT limit]` → `:size of the intersection` (at most
 /// `limit` when it is not 0).
-fn sintercard(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+fn sintercard(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
     let numkeys_err = || CmdError::err("numkeys should be greater than 0");
     let numkeys = parse_i64(arg(args, 1)?).map_err(|_| numkeys_err())?;
     if numkeys < 1 {
@@ -479,7 +479,7 @@ fn sintercard(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
 
 /// `SSCAN key cursor [MATCH pattern] [COUNT count]` → `[next cursor, [member, ...]]` (see
 /// `hash::scan_page` for the cursor).
-fn sscan(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+fn sscan(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
     let key = arg(args, 1)?;
     let cursor = parse_scan_cursor(arg(args, 2)?)?;
     with_txn(ctx, args, |t, db| {

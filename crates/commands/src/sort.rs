@@ -360,7 +360,7 @@ fn run(t: &mut Txn<'_>, db: usize, key: &[u8], mut o: SortOpts) -> CmdResult {
     Ok(Reply::Int(i64::try_from(out.len()).unwrap_or(i64::MAX)))
 }
 
-fn sort_generic(ctx: &mut Ctx<'_>, args: &[Bytes], readonly: bool) -> CmdResult {
+fn sort_generic(ctx: &mut Ctx<'_, '_>, args: &[Bytes], readonly: bool) -> CmdResult {
     let key = arg(args, 1)?.clone();
     let o = SortOpts::parse(args, readonly)?;
     let db = ctx.db();
@@ -404,12 +404,12 @@ fn sort_generic(ctx: &mut Ctx<'_>, args: &[Bytes], readonly: bool) -> CmdResult 
 
 /// `SORT key [BY pattern] [LIMIT offset count] [GET pattern ...] [ASC|DESC] [ALPHA]
 /// [STORE destination]`.
-fn sort(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+fn sort(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
     sort_generic(ctx, args, false)
 }
 
 /// `SORT_RO key [BY pattern] [LIMIT offset count] [GET pattern ...] [ASC|DESC] [ALPHA]`.
-fn sort_ro(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+fn sort_ro(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
     sort_generic(ctx, args, true)
 }
 

@@ -35,7 +35,7 @@ const MIN_MAX_BULK_LEN: u64 = 1024 * 1024;
 // ---------------------------------------------------------------------------------------------
 
 /// The arity error of the running command (for shapes the table's arity cannot express).
-fn arity(ctx: &Ctx<'_>) -> CmdError {
+fn arity(ctx: &Ctx<'_, '_>) -> CmdError {
     CmdError::Arity(ctx.cmd.name.to_string())
 }
 
@@ -263,7 +263,11 @@ struct SetDone {
 /// Redis's `setGenericCommand`: validate the expiry, read the old value if GET was asked
 /// (WRONGTYPE aborts), check NX/XX, then write. An absolute expiry already in the past deletes
 /// the key, which is what Redis's write-then-expire amounts to.
-fn set_generic(ctx: &mut Ctx<'_>, args: &[Bytes], sa: &SetArgs<'_>) -> Result<SetDone, CmdError> {
+fn set_generic(
+    ctx: &mut Ctx<'_, '_>,
+    args: &[Bytes],
+    sa: &SetArgs<'_>,
+) -> Result<SetDone, CmdError> {
     let name = ctx.cmd.name;
     let done = with_txn(ctx, args, |t, db| {
         let now = t.now();
@@ -314,7 +318,7 @@ fn set_generic(ctx: &mut Ctx<'_>, args: &[Bytes], sa: &SetArgs<'_>) -> Result<Se
 /// PXAT unix-time-milliseconds | KEEPTTL]`
 ///
 /// Replies OK (nil when NX/XX stopped it), or with GET the old value (nil if none).
-fn set(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+fn set(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
     let sa = SetArgs::parse(args)?;
     let done = set_generic(ctx, args, &sa)?;
     Ok(if sa.get {
@@ -328,7 +332,7 @@ fn set(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
 
 /// # Format
 /// `SETNX key value` — 1 if set, 0 if the key existed.
-fn setnx(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+fn setnx(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
     let [_, key, value] = args else {
         return Err(arity(ctx));
     };
@@ -344,7 +348,7 @@ fn setnx(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
 }
 
 /// SETEX and PSETEX: `key ttl value`.
-fn set_with_ttl(ctx: &mut Ctx<'_>, args: &[Bytes], unit: Unit) -> CmdResult {
+fn set_with_ttl(ctx: &mut Ctx<'_, '_>, args: &[Bytes], unit: Unit) -> CmdResult {
     let [_, key, ttl, value] = args else {
         return Err(arity(ctx));
     };
@@ -361,13 +365,13 @@ fn set_with_ttl(ctx: &mut Ctx<'_>, args: &[Bytes], unit: Unit) -> CmdResult {
 
 /// # Format
 /// `SETEX key seconds value`
-fn setex(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+fn setex(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
     set_with_ttl(ctx, args, Unit::Ex)
 }
 
 /// # Format
 /// `PSETEX key milliseconds value`
-fn psetex(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+fn psetex(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
     set_with_ttl(ctx, args, Unit::Px)
 }
 
@@ -376,7 +380,7 @@ fn psetex(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
 // ---------------------------------------------------------------------------------------------
 
 /// `GET key`
-fn get(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+fn get(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
     let [_, key] = args else {
         return Err(arity(ctx));
     };
@@ -391,7 +395,7 @@ fn get(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
 
 /// # Format
 /// `GETSET key value` — sets the value (dropping any TTL), replies with the old one.
-fn getset(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+fn getset(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
     let [_, key, value] = args else {
         return Err(arity(ctx));
     };
@@ -406,7 +410,7 @@ fn getset(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
 
 /// # Format
 /// `GETDEL key` — replies with the value and deletes the key.
-fn getdel(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+fn getdel(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
     let [_, key] = args else {
         return Err(arity(ctx));
     };
@@ -454,7 +458,7 @@ impl<'a> GetExAction<'a> {
 /// Options are checked for syntax first; the expiry value only once the key is known to hold a
 /// string (a missing key replies nil whatever the value). An absolute time in the past deletes
 /// the key after replying with its value.
-fn getex(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+fn getex(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
     let Some(key) = args.get(1) else {
         return Err(arity(ctx));
     };
@@ -494,7 +498,7 @@ fn getex(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
 
 /// # Format
 /// `MGET key [key ...]` — values in order; nil for missing keys and keys of other types.
-fn mget(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+fn mget(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
     let string_or_nil = |r: Option<Record>| match r {
         Some(r) if r.kind == Kind::String => Reply::Bulk(r.body),
         _ => Reply::Null,
@@ -515,7 +519,10 @@ fn mget(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
 }
 
 /// The `key value` pairs of MSET / MSETNX; an odd count is an arity error.
-fn pairs<'a>(ctx: &Ctx<'_>, args: &'a [Bytes]) -> Result<Vec<(&'a Bytes, &'a Bytes)>, CmdError> {
+fn pairs<'a>(
+    ctx: &Ctx<'_, '_>,
+    args: &'a [Bytes],
+) -> Result<Vec<(&'a Bytes, &'a Bytes)>, CmdError> {
     let rest = args.get(1..).unwrap_or_default();
     if rest.is_empty() || !rest.len().is_multiple_of(2) {
         return Err(arity(ctx));
@@ -528,7 +535,7 @@ fn pairs<'a>(ctx: &Ctx<'_>, args: &'a [Bytes]) -> Result<Vec<(&'a Bytes, &'a Byt
 
 /// # Format
 /// `MSET key value [key value ...]` — sets every pair atomically, dropping TTLs.
-fn mset(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+fn mset(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
     let pairs = pairs(ctx, args)?;
     with_txn(ctx, args, |t, db| {
         for (k, v) in &pairs {
@@ -545,7 +552,7 @@ fn mset(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
 /// # Format
 /// `MSETNX key value [key value ...]` — 1 and sets every pair if none of the keys exists
 /// (whatever its type), else 0 and sets nothing.
-fn msetnx(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+fn msetnx(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
     let pairs = pairs(ctx, args)?;
     let set = with_txn(ctx, args, |t, db| {
         for (k, _) in &pairs {
@@ -572,7 +579,7 @@ fn msetnx(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
 
 /// # Format
 /// `APPEND key value` — the new length; creates the key, keeps an existing TTL.
-fn append(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+fn append(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
     let [_, key, value] = args else {
         return Err(arity(ctx));
     };
@@ -595,7 +602,7 @@ fn append(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
 }
 
 /// `STRLEN key` — 0 for a missing key.
-fn strlen(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+fn strlen(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
     let [_, key] = args else {
         return Err(arity(ctx));
     };
@@ -634,7 +641,7 @@ fn substring(s: &Bytes, start: i64, end: i64) -> Bytes {
 
 /// # Format
 /// `GETRANGE key start end` (and the older `SUBSTR key start end`) — "" for a missing key.
-fn getrange(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+fn getrange(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
     let [_, key, start, end] = args else {
         return Err(arity(ctx));
     };
@@ -650,7 +657,7 @@ fn getrange(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
 /// # Format
 /// `SETRANGE key offset value` — overwrites from `offset`, zero-padding as needed; replies
 /// with the new length. An empty value writes nothing (a missing key stays missing, reply 0).
-fn setrange(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+fn setrange(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
     let [_, key, offset, value] = args else {
         return Err(arity(ctx));
     };
@@ -688,7 +695,7 @@ fn setrange(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
 // ---------------------------------------------------------------------------------------------
 
 /// Adds `delta` to the integer at `key` (0 if missing), keeping its TTL.
-fn incr_by(ctx: &mut Ctx<'_>, args: &[Bytes], delta: i64) -> CmdResult {
+fn incr_by(ctx: &mut Ctx<'_, '_>, args: &[Bytes], delta: i64) -> CmdResult {
     let Some(key) = args.get(1) else {
         return Err(arity(ctx));
     };
@@ -711,17 +718,17 @@ fn incr_by(ctx: &mut Ctx<'_>, args: &[Bytes], delta: i64) -> CmdResult {
 }
 
 /// `INCR key`
-fn incr(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+fn incr(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
     incr_by(ctx, args, 1)
 }
 
 /// `DECR key`
-fn decr(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+fn decr(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
     incr_by(ctx, args, -1)
 }
 
 /// `INCRBY key increment` — the increment is checked before the key.
-fn incrby(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+fn incrby(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
     let [_, _, by] = args else {
         return Err(arity(ctx));
     };
@@ -730,7 +737,7 @@ fn incrby(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
 }
 
 /// `DECRBY key decrement` — `i64::MIN` cannot be negated and is refused up front.
-fn decrby(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+fn decrby(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
     let [_, _, by] = args else {
         return Err(arity(ctx));
     };
@@ -744,7 +751,7 @@ fn decrby(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
 /// # Format
 /// `INCRBYFLOAT key increment` — replies with the new value as a bulk string; keeps the TTL.
 /// Redis checks the key's type, then its value, then the increment: so does this.
-fn incrbyfloat(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+fn incrbyfloat(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
     let [_, key, by] = args else {
         return Err(arity(ctx));
     };
@@ -937,7 +944,7 @@ fn compute_lcs(a: &[u8], b: &[u8], want: LcsWant, limit: u64) -> Result<Lcs, Cmd
 /// Missing keys count as empty strings; a key of another type is
 /// "ERR The specified keys must contain string values" (checked before the options, as Redis
 /// does). With IDX the RESP2 reply is `["matches", [[[a0, a1], [b0, b1] (, len)], ...], "len", n]`.
-fn lcs(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+fn lcs(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
     let (Some(k1), Some(k2)) = (args.get(1), args.get(2)) else {
         return Err(arity(ctx));
     };

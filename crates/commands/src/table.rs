@@ -11,7 +11,7 @@ use crate::ctx::Ctx;
 use crate::error::CmdResult;
 
 /// A command handler: parses its arguments, then applies them.
-pub type Handler = fn(&mut Ctx<'_>, &[Bytes]) -> CmdResult;
+pub type Handler = fn(&mut Ctx<'_, '_>, &[Bytes]) -> CmdResult;
 
 /// Command flags, as `COMMAND INFO` names them.
 pub mod flags {

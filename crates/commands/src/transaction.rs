@@ -128,7 +128,7 @@ fn unwatch_all(ks: &Keyspace, m: &mut MultiState) {
     }
 }
 
-fn multi(ctx: &mut Ctx<'_>, _: &[Bytes]) -> CmdResult {
+fn multi(ctx: &mut Ctx<'_, '_>, _: &[Bytes]) -> CmdResult {
     let m = &mut ctx.session.multi;
     if m.active {
         return Err(CmdError::err("MULTI calls can not be nested"));
@@ -139,7 +139,7 @@ fn multi(ctx: &mut Ctx<'_>, _: &[Bytes]) -> CmdResult {
     Ok(Reply::ok())
 }
 
-fn discard(ctx: &mut Ctx<'_>, _: &[Bytes]) -> CmdResult {
+fn discard(ctx: &mut Ctx<'_, '_>, _: &[Bytes]) -> CmdResult {
     if !ctx.session.multi.active {
         return Err(CmdError::err("DISCARD without MULTI"));
     }
@@ -147,7 +147,7 @@ fn discard(ctx: &mut Ctx<'_>, _: &[Bytes]) -> CmdResult {
     Ok(Reply::ok())
 }
 
-fn watch(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+fn watch(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
     if ctx.session.multi.active {
         return Err(CmdError::err("WATCH inside MULTI is not allowed"));
     }
@@ -191,7 +191,7 @@ fn watch(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     Ok(Reply::ok())
 }
 
-fn unwatch(ctx: &mut Ctx<'_>, _: &[Bytes]) -> CmdResult {
+fn unwatch(ctx: &mut Ctx<'_, '_>, _: &[Bytes]) -> CmdResult {
     unwatch_all(ctx.ks, &mut ctx.session.multi);
     Ok(Reply::ok())
 }
@@ -215,7 +215,7 @@ fn touched(ks: &Keyspace, watches: &[Watch]) -> bool {
     })
 }
 
-fn exec(ctx: &mut Ctx<'_>, _: &[Bytes]) -> CmdResult {
+fn exec(ctx: &mut Ctx<'_, '_>, _: &[Bytes]) -> CmdResult {
     if !ctx.session.multi.active {
         return Err(CmdError::err("EXEC without MULTI"));
     }

@@ -636,7 +636,7 @@ struct AddFlags {
 
 /// `ZADD key [NX|XX] [GT|LT] [CH] [INCR] score member [score member ...]` → the number of
 /// members added (CH: added or changed), or with INCR the new score (nil when not applied).
-fn zadd(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+fn zadd(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
     let mut f = AddFlags::default();
     let mut i = 2;
     while let Some(a) = args.get(i) {
@@ -679,7 +679,7 @@ fn zadd(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
 }
 
 /// `ZINCRBY key increment member` → the new score.
-fn zincrby(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+fn zincrby(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
     let incr = parse_score(&args[2])?;
     let f = AddFlags {
         incr: true,
@@ -690,7 +690,7 @@ fn zincrby(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
 
 /// Redis's `zsetAdd` loop over `pairs`.
 fn add_generic(
-    ctx: &mut Ctx<'_>,
+    ctx: &mut Ctx<'_, '_>,
     args: &[Bytes],
     f: AddFlags,
     pairs: &[(f64, &Bytes)],
@@ -763,7 +763,7 @@ fn add_generic(
 }
 
 /// `ZREM key member [member ...]` → how many were removed.
-fn zrem(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+fn zrem(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
     with_txn(ctx, args, |t, db| {
         let Some(mut c) = open(t, db, &args[1])? else {
             return Ok(Reply::Int(0));
@@ -787,14 +787,14 @@ fn zrem(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
 }
 
 /// `ZCARD key` → the number of members.
-fn zcard(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+fn zcard(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
     with_txn(ctx, args, |t, db| {
         Ok(int(open_read(t, db, &args[1])?.map_or(0, |c| c.h.len)))
     })
 }
 
 /// `ZSCORE key member` → the score, or nil.
-fn zscore(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+fn zscore(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
     with_txn(ctx, args, |t, db| {
         let Some(c) = open_read(t, db, &args[1])? else {
             return Ok(Reply::Null);
@@ -804,7 +804,7 @@ fn zscore(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
 }
 
 /// `ZMSCORE key member [member ...]` → a score or nil per member.
-fn zmscore(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+fn zmscore(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
     with_txn(ctx, args, |t, db| {
         let c = open_read(t, db, &args[1])?;
         let mut out = Vec::with_capacity(args.len() - 2);
@@ -820,17 +820,17 @@ fn zmscore(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
 }
 
 /// `ZRANK key member` → its rank from the lowest score, or nil.
-fn zrank(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+fn zrank(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
     rank_generic(ctx, args, false)
 }
 
 /// `ZREVRANK key member` → its rank from the highest score, or nil.
-fn zrevrank(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+fn zrevrank(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
     rank_generic(ctx, args, true)
 }
 
 /// Counts the members before (or after) the member's index entry.
-fn rank_generic(ctx: &mut Ctx<'_>, args: &[Bytes], rev: bool) -> CmdResult {
+fn rank_generic(ctx: &mut Ctx<'_, '_>, args: &[Bytes], rev: bool) -> CmdResult {
     with_txn(ctx, args, |t, db| {
         let Some(c) = open_read(t, db, &args[1])? else {
             return Ok(Reply::Null);
@@ -870,44 +870,44 @@ enum By {
 }
 
 /// `ZRANGE key start stop [BYSCORE|BYLEX] [REV] [LIMIT offset count] [WITHSCORES]`.
-fn zrange(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+fn zrange(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
     range_generic(ctx, args, 1, false, None, None)
 }
 
 /// `ZRANGESTORE dst src min max [BYSCORE|BYLEX] [REV] [LIMIT offset count]` → the count stored.
-fn zrangestore(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+fn zrangestore(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
     range_generic(ctx, args, 2, true, None, None)
 }
 
 /// `ZREVRANGE key start stop [WITHSCORES]`.
-fn zrevrange(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+fn zrevrange(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
     range_generic(ctx, args, 1, false, Some(By::Rank), Some(true))
 }
 
 /// `ZRANGEBYSCORE key min max [WITHSCORES] [LIMIT offset count]`.
-fn zrangebyscore(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+fn zrangebyscore(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
     range_generic(ctx, args, 1, false, Some(By::Score), Some(false))
 }
 
 /// `ZREVRANGEBYSCORE key max min [WITHSCORES] [LIMIT offset count]`.
-fn zrevrangebyscore(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+fn zrevrangebyscore(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
     range_generic(ctx, args, 1, false, Some(By::Score), Some(true))
 }
 
 /// `ZRANGEBYLEX key min max [LIMIT offset count]`.
-fn zrangebylex(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+fn zrangebylex(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
     range_generic(ctx, args, 1, false, Some(By::Lex), Some(false))
 }
 
 /// `ZREVRANGEBYLEX key max min [LIMIT offset count]`.
-fn zrevrangebylex(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+fn zrevrangebylex(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
     range_generic(ctx, args, 1, false, Some(By::Lex), Some(true))
 }
 
 /// Redis's `zrangeGenericCommand`: `start` is the index of the source key; `by`/`rev` are
 /// fixed by the legacy commands and chosen by options for ZRANGE and ZRANGESTORE.
 fn range_generic(
-    ctx: &mut Ctx<'_>,
+    ctx: &mut Ctx<'_, '_>,
     args: &[Bytes],
     start: usize,
     is_store: bool,
@@ -1017,7 +1017,7 @@ fn range_generic(
 }
 
 /// `ZCOUNT key min max` → the number of members with a score in the range.
-fn zcount(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+fn zcount(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
     let r = ScoreRange::parse(&args[2], &args[3])?;
     with_txn(ctx, args, |t, db| {
         let Some(c) = open_read(t, db, &args[1])? else {
@@ -1028,7 +1028,7 @@ fn zcount(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
 }
 
 /// `ZLEXCOUNT key min max` → the number of members in the lex range.
-fn zlexcount(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+fn zlexcount(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
     let r = LexRange::parse(&args[2], &args[3])?;
     with_txn(ctx, args, |t, db| {
         let Some(c) = open_read(t, db, &args[1])? else {
@@ -1039,7 +1039,7 @@ fn zlexcount(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
 }
 
 /// `ZREMRANGEBYRANK key start stop` → how many were removed.
-fn zremrangebyrank(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+fn zremrangebyrank(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
     let (s, e) = (parse_i64(&args[2])?, parse_i64(&args[3])?);
     remrange(ctx, args, |t, c| match rank_range(s, e, c.h.len) {
         Some((lo, hi)) => by_rank(t, c, lo, hi),
@@ -1048,7 +1048,7 @@ fn zremrangebyrank(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
 }
 
 /// `ZREMRANGEBYSCORE key min max` → how many were removed.
-fn zremrangebyscore(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+fn zremrangebyscore(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
     let r = ScoreRange::parse(&args[2], &args[3])?;
     remrange(ctx, args, |t, c| {
         walk(t, c, &r.span(), false, 0, usize::MAX)
@@ -1056,14 +1056,14 @@ fn zremrangebyscore(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
 }
 
 /// `ZREMRANGEBYLEX key min max` → how many were removed.
-fn zremrangebylex(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+fn zremrangebylex(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
     let r = LexRange::parse(&args[2], &args[3])?;
     remrange(ctx, args, |t, c| r.select(t, c, false, 0, usize::MAX))
 }
 
 /// Removes the members `select` picks.
 fn remrange(
-    ctx: &mut Ctx<'_>,
+    ctx: &mut Ctx<'_, '_>,
     args: &[Bytes],
     select: impl FnOnce(&Txn<'_>, &Coll) -> Res<Vec<(Bytes, f64)>>,
 ) -> CmdResult {
@@ -1089,17 +1089,17 @@ fn remrange(
 // ---------------------------------------------------------------------------------------------
 
 /// `ZPOPMIN key [count]`.
-fn zpopmin(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+fn zpopmin(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
     pop_generic(ctx, args, false)
 }
 
 /// `ZPOPMAX key [count]`.
-fn zpopmax(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+fn zpopmax(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
     pop_generic(ctx, args, true)
 }
 
 /// ZPOPMIN/ZPOPMAX → a flat `[member, score, ...]` array.
-fn pop_generic(ctx: &mut Ctx<'_>, args: &[Bytes], max: bool) -> CmdResult {
+fn pop_generic(ctx: &mut Ctx<'_, '_>, args: &[Bytes], max: bool) -> CmdResult {
     if args.len() > 3 {
         return Err(CmdError::Syntax);
     }
@@ -1126,7 +1126,7 @@ fn numkeys(a: &[u8], msg: &str) -> Res<usize> {
 
 /// `ZMPOP numkeys key [key ...] MIN|MAX [COUNT count]` → `[key, [[member, score], ...]]` from
 /// the first non-empty key, or nil.
-fn zmpop(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+fn zmpop(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
     let n = numkeys(&args[1], "numkeys should be greater than 0")?;
     let where_i = n.saturating_add(2);
     let Some(w) = args.get(where_i) else {
@@ -1266,7 +1266,7 @@ fn sort_items(items: &mut [(Bytes, f64)]) {
 /// Redis's `zunionInterDiffGenericCommand`. `dst` is the destination index for the STORE
 /// forms; `nk` the index of numkeys.
 fn algebra(
-    ctx: &mut Ctx<'_>,
+    ctx: &mut Ctx<'_, '_>,
     args: &[Bytes],
     dst: Option<usize>,
     nk: usize,
@@ -1409,37 +1409,37 @@ fn algebra(
 }
 
 /// `ZUNION numkeys key [key ...] [WEIGHTS w ...] [AGGREGATE SUM|MIN|MAX] [WITHSCORES]`.
-fn zunion(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+fn zunion(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
     algebra(ctx, args, None, 1, Op::Union, false)
 }
 
 /// `ZINTER numkeys key [key ...] [WEIGHTS w ...] [AGGREGATE SUM|MIN|MAX] [WITHSCORES]`.
-fn zinter(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+fn zinter(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
     algebra(ctx, args, None, 1, Op::Inter, false)
 }
 
 /// `ZDIFF numkeys key [key ...] [WITHSCORES]`.
-fn zdiff(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+fn zdiff(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
     algebra(ctx, args, None, 1, Op::Diff, false)
 }
 
 /// `ZUNIONSTORE dst numkeys key [key ...] [WEIGHTS w ...] [AGGREGATE SUM|MIN|MAX]`.
-fn zunionstore(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+fn zunionstore(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
     algebra(ctx, args, Some(1), 2, Op::Union, false)
 }
 
 /// `ZINTERSTORE dst numkeys key [key ...] [WEIGHTS w ...] [AGGREGATE SUM|MIN|MAX]`.
-fn zinterstore(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+fn zinterstore(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
     algebra(ctx, args, Some(1), 2, Op::Inter, false)
 }
 
 /// `ZDIFFSTORE dst numkeys key [key ...]`.
-fn zdiffstore(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+fn zdiffstore(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
     algebra(ctx, args, Some(1), 2, Op::Diff, false)
 }
 
 /// `ZINTERCARD numkeys key [key ...] [LIMIT limit]` → the intersection's size (up to LIMIT).
-fn zintercard(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+fn zintercard(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
     algebra(ctx, args, None, 1, Op::Inter, true)
 }
 
@@ -1449,7 +1449,7 @@ fn zintercard(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
 
 /// `ZRANDMEMBER key [count [WITHSCORES]]`: one random member (nil when missing); a positive
 /// count gives distinct members, a negative one may repeat.
-fn zrandmember(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+fn zrandmember(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
     if args.len() == 2 {
         return with_txn(ctx, args, |t, db| {
             let Some(c) = open_read(t, db, &args[1])? else {
@@ -1518,7 +1518,7 @@ fn zrandmember(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
 /// does. A big one is walked in member byte order, COUNT members a page; the cursor is a
 /// handle to the last member returned (see SCAN's cursor table in keys.rs), so every member
 /// present for the whole iteration is returned once.
-fn zscan(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+fn zscan(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
     let cursor = crate::keys::parse_cursor(&args[2])?;
     with_txn(ctx, args, |t, db| {
         let empty = || Reply::Array(vec![Reply::bulk("0"), Reply::Array(Vec::new())]);

@@ -20,11 +20,31 @@
 //! - **Failure.** A member that fails before its commit drops only its own batch. A failed group
 //!   commit fails every member: the connection withholds their replies and closes.
 //! - **Memory.** As with a single Txn, memory is updated only after the write reached storage.
+//!
+//! # Across connections
+//! At `-P 1` every run is one command, and each paid a storage write of its own. So a run that
+//! ends a connection's read leaves its group open on the worker thread instead of committing it
+//! ([`Keyspace::with_worker_group`]); the connections that run next on that worker join it, and
+//! the first member to come back from its yield commits it for all ([`Ticket::settle`]). The
+//! replies still wait for the commit, so nothing is acknowledged before it is written. What
+//! keeps the open group from blocking anyone:
+//! - a thread about to *wait* for a lock commits its worker's open group first (its locks may
+//!   be the ones it would wait for): [`Keyspace::txn`], [`Keyspace::exclusive`] and the
+//!   single-key lock all do;
+//! - a worker commits its open group before it parks, so a group whose members all moved to
+//!   another worker still commits, and before an `appendfsync always` fsync starts;
+//! - a run that is not the last of its read commits as before, so a connection's next command
+//!   (DBSIZE, a scan) sees its own writes.
+
+use std::cell::RefCell;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 
 use bytes::Bytes;
 use parking_lot::MutexGuard;
 use smallvec::SmallVec;
 use strata_storage::Record;
+use tokio::sync::watch;
 
 use crate::txn::{write_then_apply, Parts};
 use crate::{Gate, Keyspace, Result, Txn};
@@ -44,6 +64,114 @@ pub struct Group<'a> {
     members: usize,
     /// The last member's containers, emptied, for the next member to stage into.
     spare: Option<Parts<'a>>,
+    /// Commands that ever joined; unlike `members`, a commit does not reset it.
+    joins: u64,
+    /// Set while the group is open on its worker with members waiting on tickets: its epoch,
+    /// and where the tickets learn how the commit ended.
+    settle: Option<(u64, watch::Sender<Outcome>)>,
+}
+
+/// How an open group's commit ended, as its members' tickets see it: None while it is open,
+/// then the sequence to wait for, or a failure.
+type Outcome = Option<std::result::Result<u64, ()>>;
+
+/// Epochs of groups left open, unique in the process.
+static EPOCHS: AtomicU64 = AtomicU64::new(1);
+
+/// The worker's slot for its open group: None when it has none.
+type Slot<'a> = Option<Group<'a>>;
+
+self_cell::self_cell!(
+    /// A group left open on a worker thread, with the keyspace it borrows.
+    struct Open {
+        owner: Arc<Keyspace>,
+        // A group's stripe guards sit in a SmallVec, which is invariant.
+        #[not_covariant]
+        dependent: Slot,
+    }
+);
+
+thread_local! {
+    /// The calling worker's open group (see the module notes).
+    static OPEN: RefCell<Option<Open>> = const { RefCell::new(None) };
+}
+
+/// Takes the calling thread's open group out of its slot if `pick` accepts its keyspace.
+fn take_open(pick: impl FnOnce(&Keyspace) -> bool) -> Option<Open> {
+    OPEN.with(|o| {
+        let mut o = o.borrow_mut();
+        if o.as_ref().is_some_and(|open| pick(open.borrow_owner())) {
+            o.take()
+        } else {
+            None
+        }
+    })
+}
+
+/// Commits `open`'s group, if any; its members learn the outcome through their tickets.
+fn commit(mut open: Open) {
+    open.with_dependent_mut(|_, slot| {
+        if let Some(g) = slot.as_mut() {
+            let _ = g.commit();
+        }
+    });
+}
+
+/// Commits the calling thread's open group, if it has one. The runtime calls it before a
+/// worker parks (see the module notes).
+pub fn commit_worker_group() {
+    if let Some(open) = take_open(|_| true) {
+        commit(open);
+    }
+}
+
+/// How a connection whose commands joined a group left open on its worker learns that group's
+/// commit ([`Keyspace::with_worker_group`]).
+#[derive(Debug)]
+pub struct Ticket {
+    epoch: u64,
+    rx: watch::Receiver<Outcome>,
+}
+
+impl Ticket {
+    /// The outcome of the group's commit: the sequence to wait for under `appendfsync always`
+    /// (0 when nothing was written), or Err when the write failed and the connection must close
+    /// without its replies. Call it after a yield, so that the connections ready on the worker
+    /// join first. The first member back commits the group for all, if it is still open on
+    /// this thread; the others find the outcome, or wait for it (a member moved to another
+    /// worker waits for the group's worker to commit it, at the latest when that one parks).
+    pub async fn settle(mut self) -> std::result::Result<u64, ()> {
+        if let Some(r) = self.settled_here() {
+            return r;
+        }
+        match self.rx.wait_for(Option::is_some).await {
+            Ok(r) => r.unwrap_or(Err(())),
+            // Dropped without a commit (its thread ended): nothing was written.
+            Err(_) => Err(()),
+        }
+    }
+
+    /// The outcome, if the group has committed or is open on this thread (then it commits).
+    fn settled_here(&self) -> Option<std::result::Result<u64, ()>> {
+        if let Some(r) = *self.rx.borrow() {
+            return Some(r);
+        }
+        let mut open = take_open(|_| true)?;
+        let epoch = self.epoch;
+        let ours = open.with_dependent(|_, slot| {
+            slot.as_ref()
+                .and_then(|g| g.settle.as_ref())
+                .is_some_and(|s| s.0 == epoch)
+        });
+        if !ours {
+            OPEN.with(|o| *o.borrow_mut() = Some(open));
+            return None;
+        }
+        Some(open.with_dependent_mut(|_, slot| match slot.as_mut() {
+            Some(g) => g.commit().map_err(|_| ()),
+            None => Err(()),
+        }))
+    }
 }
 
 impl<'a> Group<'a> {
@@ -55,6 +183,8 @@ impl<'a> Group<'a> {
             work: Parts::new(ks),
             members: 0,
             spare: None,
+            joins: 0,
+            settle: None,
         }
     }
 
@@ -77,6 +207,9 @@ impl<'a> Group<'a> {
         w.pending.clear();
         self.held.clear();
         self.gate = None;
+        if let Some((_, tx)) = self.settle.take() {
+            tx.send_replace(Some(out.as_ref().map(|s| *s).map_err(|_| ())));
+        }
         out
     }
 
@@ -104,6 +237,7 @@ impl<'a> Group<'a> {
         self.work.take_in(&mut p);
         self.spare = Some(p);
         self.members += 1;
+        self.joins += 1;
     }
 }
 
@@ -111,6 +245,55 @@ impl Keyspace {
     /// A group for one connection's pipeline; it holds nothing until a member joins.
     pub fn group(&self) -> Group<'_> {
         Group::new(self)
+    }
+
+    /// Runs `f` with the calling worker's open group in `slot` (None: there is none; `f` makes
+    /// one if it needs one), so that its commands join the commands of the connections that ran
+    /// before it on this worker. If commands of `f` joined and the group it leaves in `slot`
+    /// has members, the group stays open on the worker and the ticket by which the caller
+    /// learns its commit is returned: the caller must yield, then settle it, before anything
+    /// that waits, and before replying. Otherwise the group is dropped (it holds nothing).
+    pub fn with_worker_group<R>(
+        self: &Arc<Self>,
+        f: impl for<'a> FnOnce(&'a Keyspace, &mut Option<Group<'a>>) -> R,
+    ) -> (R, Option<Ticket>) {
+        let mine = |ks: &Keyspace| std::ptr::eq(ks, &**self);
+        let mut open = match take_open(|ks| mine(ks)) {
+            Some(open) => open,
+            None => {
+                // Another keyspace's group (tests run several in one process) commits first.
+                commit_worker_group();
+                Open::new(Arc::clone(self), |_| None)
+            }
+        };
+        let (out, ticket) = open.with_dependent_mut(|ks, slot| {
+            let before = slot.as_ref().map_or(0, |g| g.joins);
+            let out = f(ks, slot);
+            let Some(g) = slot.as_mut().filter(|g| g.joins > before && g.members > 0) else {
+                return (out, None);
+            };
+            let (epoch, tx) = g.settle.get_or_insert_with(|| {
+                let epoch = EPOCHS.fetch_add(1, Ordering::Relaxed);
+                (epoch, watch::Sender::new(None))
+            });
+            let ticket = Ticket {
+                epoch: *epoch,
+                rx: tx.subscribe(),
+            };
+            (out, Some(ticket))
+        });
+        if open.with_dependent(|_, slot| slot.as_ref().is_some_and(|g| g.members > 0)) {
+            OPEN.with(|o| *o.borrow_mut() = Some(open));
+        }
+        (out, ticket)
+    }
+
+    /// Commits the calling worker's open group, if it is this keyspace's, before the thread
+    /// waits for a lock: the group's own locks may be among those it would wait for.
+    pub(crate) fn commit_open(&self) {
+        if let Some(open) = take_open(|ks| std::ptr::eq(ks, self)) {
+            commit(open);
+        }
     }
 
     /// A transaction over `keys` whose work goes to `group` ([`Group::absorb`]) rather than to

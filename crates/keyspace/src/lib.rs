@@ -30,7 +30,7 @@ pub use coll::{Coll, CollRead, ElemSampler, SAMPLE_WALK};
 use events::class;
 pub use events::{class as event_class, Events, Sink as EventSink};
 pub use evict::{EvictOutcome, EvictState};
-pub use group::{Group, MAX_MEMBERS};
+pub use group::{commit_worker_group, Group, Ticket, MAX_MEMBERS};
 pub use hot::{HotTier, Tier};
 pub use ready::{Ready, Waiter};
 pub use strata_storage::{
@@ -219,6 +219,7 @@ impl Keyspace {
         if self.is_isolated() {
             return Txn::new(self, None, Guards::new());
         }
+        self.commit_open();
         let gate = self.gate.read();
         let idx = lock_order(
             keys.iter()
@@ -232,7 +233,10 @@ impl Keyspace {
     pub fn exclusive(&self) -> Exclusive<'_> {
         Exclusive {
             ks: self,
-            _gate: (!self.is_isolated()).then(|| self.gate.write()),
+            _gate: (!self.is_isolated()).then(|| {
+                self.commit_open();
+                self.gate.write()
+            }),
         }
     }
 
@@ -254,6 +258,7 @@ impl Keyspace {
         if self.is_isolated() {
             return None;
         }
+        self.commit_open();
         let g = self.gate.read();
         Some((g, self.stripes[self.stripe(phys, key)].lock()))
     }

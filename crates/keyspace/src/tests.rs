@@ -515,3 +515,106 @@ fn warm_up_under_concurrent_writes_leaves_memory_equal_to_disk() {
     }
     panic!("the warm-up never completed");
 }
+
+/// One connection's run on a worker: joins the worker's open group with a write of `k`, and
+/// leaves the group open.
+fn run_put(ks: &Arc<Keyspace>, k: &'static [u8], v: &'static [u8]) -> Option<Ticket> {
+    ks.with_worker_group(|ks, slot| {
+        let g = slot.get_or_insert_with(|| ks.group());
+        let mut t = ks.txn_in(g, &[(0, k)]).expect("joins");
+        t.put(0, k, Record::string(Bytes::from_static(v)))
+            .expect("put");
+        g.absorb(t);
+    })
+    .1
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .build()
+        .expect("runtime")
+}
+
+/// The ticket's outcome; a group that nobody commits fails the test rather than hanging it.
+fn settle(rt: &tokio::runtime::Runtime, t: Ticket) -> std::result::Result<u64, ()> {
+    let wait = async { tokio::time::timeout(std::time::Duration::from_secs(20), t.settle()).await };
+    rt.block_on(wait).expect("the group was never committed")
+}
+
+#[test]
+fn connections_on_one_worker_share_its_open_group() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let ks = open(dir.path());
+    let written = ks.storage().written_seq();
+    let first = run_put(&ks, b"a", b"1").expect("a ticket");
+    // The next connection's run finds the group open and reads the first one's write.
+    let second = ks
+        .with_worker_group(|ks, slot| {
+            let g = slot.as_mut().expect("the open group");
+            let mut t = ks.txn_in(g, &[(0, b"a"), (0, b"b")]).expect("joins");
+            assert_eq!(
+                t.get(0, b"a").expect("get").map(|r| r.body),
+                Some(Bytes::from_static(b"1"))
+            );
+            t.put(0, b"b", Record::string(Bytes::from_static(b"2")))
+                .expect("put");
+            g.absorb(t);
+        })
+        .1
+        .expect("a ticket");
+    assert_eq!(ks.storage().written_seq(), written, "nothing written yet");
+    assert_eq!(ks.dbsize(0), 0);
+    let rt = runtime();
+    let seq = settle(&rt, first).expect("the first back commits");
+    assert_eq!(
+        ks.storage().written_seq(),
+        written + 1,
+        "one write for both"
+    );
+    assert_eq!(settle(&rt, second), Ok(seq));
+    assert_eq!(get(&ks, 0, b"b"), Some(Bytes::from_static(b"2")));
+    // A run that joins nothing gets no ticket and leaves nothing open.
+    let (_, ticket) = ks.with_worker_group(|_, slot| assert!(slot.is_none()));
+    assert!(ticket.is_none());
+}
+
+#[test]
+fn an_open_group_commits_before_its_thread_waits_and_when_the_worker_parks() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let ks = open(dir.path());
+    // All on one thread, as connections on one worker: a command that is not grouped locks a
+    // key of the open group. Waiting for the group's lock would never end; it commits first.
+    let (done, finished) = std::sync::mpsc::channel();
+    let on_worker = {
+        let ks = ks.clone();
+        std::thread::spawn(move || {
+            let rt = runtime();
+            let t = run_put(&ks, b"k", b"1").expect("a ticket");
+            let seen = get(&ks, 0, b"k");
+            done.send(seen).expect("send");
+            assert!(settle(&rt, t).is_ok(), "the waiter committed it");
+            // What a worker does before it parks.
+            let t = run_put(&ks, b"p", b"2").expect("a ticket");
+            crate::commit_worker_group();
+            assert_eq!(get(&ks, 0, b"p"), Some(Bytes::from_static(b"2")));
+            assert!(settle(&rt, t).is_ok());
+        })
+    };
+    let seen = finished
+        .recv_timeout(std::time::Duration::from_secs(20))
+        .expect("the lock wait must not deadlock on the thread's own open group");
+    assert_eq!(seen, Some(Bytes::from_static(b"1")));
+    on_worker.join().expect("worker");
+    // A member that moved to another thread waits for the group's thread to commit it.
+    let t = run_put(&ks, b"q", b"3").expect("a ticket");
+    let elsewhere = std::thread::spawn(move || settle(&runtime(), t));
+    std::thread::sleep(std::time::Duration::from_millis(50));
+    assert!(
+        !elsewhere.is_finished(),
+        "settled before the group committed"
+    );
+    crate::commit_worker_group();
+    assert!(elsewhere.join().expect("thread").is_ok());
+    assert_eq!(get(&ks, 0, b"q"), Some(Bytes::from_static(b"3")));
+}

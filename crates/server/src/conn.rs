@@ -206,18 +206,21 @@ async fn serve(
 
         let mut close = false;
         let mut blocked = None;
-        // Runs the held requests (see `run_held`); a failed write ends the connection.
+        // Runs the held requests (see `run_held`); a failed write ends the connection. Only the
+        // last run of a read may leave its group open on the worker, and gives a ticket.
         macro_rules! run_held {
-            () => {
-                if let Err(reason) = run_held(
+            ($leave_open:expr) => {
+                match run_held(
                     shared,
                     client,
                     &mut session,
                     &mut run,
                     &mut out,
                     &mut write_seq,
+                    $leave_open,
                 ) {
-                    return reason;
+                    Ok(ticket) => ticket,
+                    Err(reason) => return reason,
                 }
             };
         }
@@ -226,7 +229,7 @@ async fn serve(
                 Ok(Some(args)) => args,
                 Ok(None) => break,
                 Err(e) => {
-                    run_held!();
+                    run_held!(false);
                     if !e.closes_silently() {
                         e.to_reply().encode(&mut out);
                     }
@@ -255,15 +258,15 @@ async fn serve(
                 {
                     run.push(Held { args, def, obs });
                     if run.len() >= strata_keyspace::MAX_MEMBERS {
-                        run_held!();
+                        run_held!(false);
                     }
                     continue;
                 }
             }
-            run_held!();
+            run_held!(false);
             if shared.observe.must_wait(obs.def) {
                 // CLIENT PAUSE: send the replies so far, then hold this command back.
-                if let Err(reason) = durable(ks.storage(), write_seq).await {
+                if let Err(reason) = durable(ks.storage(), None, write_seq).await {
                     return reason;
                 }
                 if !out.is_empty() && sock.write_all(&out).await.is_err() {
@@ -324,7 +327,7 @@ async fn serve(
                 break;
             }
         }
-        run_held!();
+        let ticket = run_held!(true);
         let last = std::mem::take(&mut session.last_cmd);
         if !last.is_empty() {
             shared.clients.update(&session, last);
@@ -334,7 +337,7 @@ async fn serve(
             m.qbuf = inbuf.len();
             m.qbuf_free = inbuf.capacity() - inbuf.len();
         }
-        if let Err(reason) = durable(ks.storage(), write_seq).await {
+        if let Err(reason) = durable(ks.storage(), ticket, write_seq).await {
             return reason;
         }
         write_seq = 0;
@@ -386,8 +389,10 @@ async fn serve(
 }
 
 /// Executes the held run of groupable requests (one storage write for all of them), appends
-/// their replies and raises `write_seq` to what must be made durable. A failed write closes the
-/// connection with no reply, as a failed WAL write does.
+/// their replies and raises `write_seq` to what must be made durable. With `leave_open` (the
+/// last run of a read) the write may be left to the worker's open group, whose ticket is
+/// returned: settle it before the replies go out. A failed write closes the connection with no
+/// reply, as a failed WAL write does.
 fn run_held(
     shared: &Shared,
     client: &crate::clients::Client,
@@ -395,15 +400,16 @@ fn run_held(
     run: &mut Vec<Held>,
     out: &mut BytesMut,
     write_seq: &mut u64,
-) -> Result<(), &'static str> {
+    leave_open: bool,
+) -> Result<Option<strata_keyspace::Ticket>, &'static str> {
     if run.is_empty() {
-        return Ok(());
+        return Ok(None);
     }
     let items: Vec<(&[bytes::Bytes], &'static strata_commands::CommandDef)> =
         run.iter().map(|h| (&h.args[..], h.def)).collect();
-    let result = strata_commands::execute_group(&shared.ks, session, shared, &items);
+    let result = strata_commands::execute_group(&shared.ks, session, shared, &items, leave_open);
     drop(items);
-    let (replies, seq) = result.map_err(|e| {
+    let (replies, seq, ticket) = result.map_err(|e| {
         tracing::warn!(id = client.id, error = %e, "{GROUP_FAILED}");
         GROUP_FAILED
     })?;
@@ -420,20 +426,32 @@ fn run_held(
         }
     }
     *write_seq = (*write_seq).max(seq);
-    Ok(())
+    Ok(ticket)
 }
 
-/// Makes the writes up to `seq` (0: none) as durable as `appendfsync` asks, before their replies
-/// go out: in the OS's hands (one WAL write for the whole reply batch), and under `always` on
-/// stable storage (one group fsync). A failed WAL write closes the connection unanswered.
-async fn durable(storage: &strata_storage::Storage, seq: u64) -> Result<(), &'static str> {
-    if seq == 0 || (!storage.must_wait_for(seq) && storage.wal_flushed(seq)) {
+/// Makes the writes up to `seq` (0: none), and those of the open group `ticket` stands for, as
+/// durable as `appendfsync` asks, before their replies go out: written to storage, in the OS's
+/// hands (one WAL write for the whole reply batch), and under `always` on stable storage (one
+/// group fsync). A failed write closes the connection unanswered.
+async fn durable(
+    storage: &strata_storage::Storage,
+    ticket: Option<strata_keyspace::Ticket>,
+    mut seq: u64,
+) -> Result<(), &'static str> {
+    if ticket.is_none() && (seq == 0 || (!storage.must_wait_for(seq) && storage.wal_flushed(seq))) {
         return Ok(());
     }
-    // Let the other connections ready on this worker run their commands first: the one WAL
-    // write (or fsync) below then covers theirs too, as Redis writes its AOF buffer once per
+    // Let the other connections ready on this worker run their commands first: they join the
+    // group this connection's commands left open (one storage write for all of them), and the
+    // one WAL write (or fsync) below covers theirs too, as Redis writes its AOF buffer once per
     // turn of its event loop rather than once per client.
     tokio::task::yield_now().await;
+    if let Some(t) = ticket {
+        seq = seq.max(t.settle().await.map_err(|()| GROUP_FAILED)?);
+    }
+    if seq == 0 {
+        return Ok(());
+    }
     if storage.must_wait_for(seq) {
         storage.request_sync();
         let mut rx = storage.synced_watch();

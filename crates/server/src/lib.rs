@@ -379,7 +379,12 @@ pub fn run(args: Vec<String>) -> i32 {
         .enable_all()
         .thread_name("strata-worker")
         .on_thread_start(strata_storage::disable_perf_counters)
-        .on_thread_park(move || on_park.parked())
+        .on_thread_park(move || {
+            // A group left open on this worker (see `strata_keyspace::Group`) commits before
+            // the worker counts as idle, so that an `always` fsync covers it.
+            strata_keyspace::commit_worker_group();
+            on_park.parked()
+        })
         .on_thread_unpark(move || on_unpark.unparked())
         .build()
     {
