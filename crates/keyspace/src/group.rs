@@ -96,7 +96,7 @@ thread_local! {
     static OPEN: RefCell<Option<Open>> = const { RefCell::new(None) };
 }
 
-/// Takes the calling thread's open group out of its slot if `pick` accepts its keyspace.
+/// Takes the calling thread's cell out of its slot if `pick` accepts its keyspace.
 fn take_open(pick: impl FnOnce(&Keyspace) -> bool) -> Option<Open> {
     OPEN.with(|o| {
         let mut o = o.borrow_mut();
@@ -108,20 +108,35 @@ fn take_open(pick: impl FnOnce(&Keyspace) -> bool) -> Option<Open> {
     })
 }
 
-/// Commits `open`'s group, if any; its members learn the outcome through their tickets.
-fn commit(mut open: Open) {
+/// Puts `open` back in the calling thread's slot, which a run, a commit or a settle emptied.
+fn put_back(open: Open) {
+    let displaced = OPEN.with(|o| o.borrow_mut().replace(open));
+    // Nothing fills the slot while it is out (a commit takes no lock); commit rather than drop.
+    if let Some(mut d) = displaced {
+        commit(&mut d);
+    }
+}
+
+/// Whether the cell holds a group with members, that is, locks and writes to commit.
+fn is_open(open: &Open) -> bool {
+    open.with_dependent(|_, slot| slot.as_ref().is_some_and(|g| g.members > 0))
+}
+
+/// Commits the cell's group, if it has members; they learn the outcome through their tickets.
+/// The group keeps its emptied containers for the next run.
+fn commit(open: &mut Open) {
     open.with_dependent_mut(|_, slot| {
-        if let Some(g) = slot.as_mut() {
+        if let Some(g) = slot.as_mut().filter(|g| g.members > 0) {
             let _ = g.commit();
         }
     });
 }
 
-/// Commits the calling thread's open group, if it has one. The runtime calls it before a
-/// worker parks (see the module notes).
+/// Commits the calling thread's open group, if it has one, and lets go of the cell (and of the
+/// keyspace it holds). The runtime calls it before a worker parks (see the module notes).
 pub fn commit_worker_group() {
-    if let Some(open) = take_open(|_| true) {
-        commit(open);
+    if let Some(mut open) = take_open(|_| true) {
+        commit(&mut open);
     }
 }
 
@@ -156,21 +171,22 @@ impl Ticket {
         if let Some(r) = *self.rx.borrow() {
             return Some(r);
         }
-        let mut open = take_open(|_| true)?;
         let epoch = self.epoch;
-        let ours = open.with_dependent(|_, slot| {
-            slot.as_ref()
-                .and_then(|g| g.settle.as_ref())
-                .is_some_and(|s| s.0 == epoch)
-        });
-        if !ours {
-            OPEN.with(|o| *o.borrow_mut() = Some(open));
-            return None;
-        }
-        Some(open.with_dependent_mut(|_, slot| match slot.as_mut() {
+        let ours = |open: &Open| {
+            open.with_dependent(|_, slot| {
+                slot.as_ref()
+                    .and_then(|g| g.settle.as_ref())
+                    .is_some_and(|s| s.0 == epoch)
+            })
+        };
+        let here = OPEN.with(|o| o.borrow().as_ref().is_some_and(ours));
+        let mut open = here.then(|| take_open(|_| true)).flatten()?;
+        let out = open.with_dependent_mut(|_, slot| match slot.as_mut() {
             Some(g) => g.commit().map_err(|_| ()),
             None => Err(()),
-        }))
+        });
+        put_back(open);
+        Some(out)
     }
 }
 
@@ -247,18 +263,18 @@ impl Keyspace {
         Group::new(self)
     }
 
-    /// Runs `f` with the calling worker's open group in `slot` (None: there is none; `f` makes
-    /// one if it needs one), so that its commands join the commands of the connections that ran
-    /// before it on this worker. If commands of `f` joined and the group it leaves in `slot`
-    /// has members, the group stays open on the worker and the ticket by which the caller
-    /// learns its commit is returned: the caller must yield, then settle it, before anything
-    /// that waits, and before replying. Otherwise the group is dropped (it holds nothing).
+    /// Runs `f` with the calling worker's group in `slot` (None the first time; `f` makes one),
+    /// so that its commands join the commands of the connections that ran before it on this
+    /// worker. If commands of `f` joined and the group it leaves in `slot` has members, the
+    /// group stays open on the worker and the ticket by which the caller learns its commit is
+    /// returned: the caller must yield, then settle it, before anything that waits, and before
+    /// replying. The worker keeps the group, committed or not, for the next run: its containers
+    /// are reused, and the cell is not made again per run.
     pub fn with_worker_group<R>(
         self: &Arc<Self>,
         f: impl for<'a> FnOnce(&'a Keyspace, &mut Option<Group<'a>>) -> R,
     ) -> (R, Option<Ticket>) {
-        let mine = |ks: &Keyspace| std::ptr::eq(ks, &**self);
-        let mut open = match take_open(|ks| mine(ks)) {
+        let mut open = match take_open(|ks| std::ptr::eq(ks, &**self)) {
             Some(open) => open,
             None => {
                 // Another keyspace's group (tests run several in one process) commits first.
@@ -282,17 +298,22 @@ impl Keyspace {
             };
             (out, Some(ticket))
         });
-        if open.with_dependent(|_, slot| slot.as_ref().is_some_and(|g| g.members > 0)) {
-            OPEN.with(|o| *o.borrow_mut() = Some(open));
-        }
+        put_back(open);
         (out, ticket)
     }
 
     /// Commits the calling worker's open group, if it is this keyspace's, before the thread
     /// waits for a lock: the group's own locks may be among those it would wait for.
     pub(crate) fn commit_open(&self) {
-        if let Some(open) = take_open(|ks| std::ptr::eq(ks, self)) {
-            commit(open);
+        let mine = |ks: &Keyspace| std::ptr::eq(ks, self);
+        let pending = OPEN.with(|o| {
+            o.borrow()
+                .as_ref()
+                .is_some_and(|open| mine(open.borrow_owner()) && is_open(open))
+        });
+        if let Some(mut open) = pending.then(|| take_open(mine)).flatten() {
+            commit(&mut open);
+            put_back(open);
         }
     }
 
