@@ -31,13 +31,14 @@
 //! - a thread about to *wait* for a lock commits its worker's open group first (its locks may
 //!   be the ones it would wait for): [`Keyspace::txn`], [`Keyspace::exclusive`] and the
 //!   single-key lock all do;
-//! - a worker commits its open group before it parks, so a group whose members all moved to
-//!   another worker still commits, and before an `appendfsync always` fsync starts;
+//! - a worker commits its open group before it parks, and before an `appendfsync always` fsync
+//!   starts; and when a member waits for it from another worker (tokio moved its task), at that
+//!   worker's next connection turn;
 //! - a run that is not the last of its read commits as before, so a connection's next command
 //!   (DBSIZE, a scan) sees its own writes.
 
 use std::cell::RefCell;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 
 use bytes::Bytes;
@@ -66,9 +67,17 @@ pub struct Group<'a> {
     spare: Option<Parts<'a>>,
     /// Commands that ever joined; unlike `members`, a commit does not reset it.
     joins: u64,
-    /// Set while the group is open on its worker with members waiting on tickets: its epoch,
-    /// and where the tickets learn how the commit ended.
-    settle: Option<(u64, watch::Sender<Outcome>)>,
+    /// Set while the group is open on its worker with members holding tickets.
+    settle: Option<Settle>,
+}
+
+/// How the members of an open group learn its commit.
+struct Settle {
+    epoch: u64,
+    tx: watch::Sender<Outcome>,
+    /// Set by a member waiting on another thread (its task moved to another worker): the
+    /// group's worker then commits it at its next connection's turn, not only when it parks.
+    waited: Arc<AtomicBool>,
 }
 
 /// How an open group's commit ended, as its members' tickets see it: None while it is open,
@@ -140,12 +149,32 @@ pub fn commit_worker_group() {
     }
 }
 
+/// Commits the calling thread's open group if a member waits for it from another thread. The
+/// connections call it at each turn, so that a member whose task moved to another worker waits
+/// for one turn of this one, not for it to run out of work.
+pub fn commit_worker_group_if_waited() {
+    let waited = OPEN.with(|o| {
+        o.borrow().as_ref().is_some_and(|open| {
+            open.with_dependent(|_, slot| {
+                slot.as_ref()
+                    .and_then(|g| g.settle.as_ref())
+                    .is_some_and(|s| s.waited.load(Ordering::Acquire))
+            })
+        })
+    });
+    if let Some(mut open) = waited.then(|| take_open(|_| true)).flatten() {
+        commit(&mut open);
+        put_back(open);
+    }
+}
+
 /// How a connection whose commands joined a group left open on its worker learns that group's
 /// commit ([`Keyspace::with_worker_group`]).
 #[derive(Debug)]
 pub struct Ticket {
     epoch: u64,
     rx: watch::Receiver<Outcome>,
+    waited: Arc<AtomicBool>,
 }
 
 impl Ticket {
@@ -159,6 +188,7 @@ impl Ticket {
         if let Some(r) = self.settled_here() {
             return r;
         }
+        self.waited.store(true, Ordering::Release);
         match self.rx.wait_for(Option::is_some).await {
             Ok(r) => r.unwrap_or(Err(())),
             // Dropped without a commit (its thread ended): nothing was written.
@@ -176,7 +206,7 @@ impl Ticket {
             open.with_dependent(|_, slot| {
                 slot.as_ref()
                     .and_then(|g| g.settle.as_ref())
-                    .is_some_and(|s| s.0 == epoch)
+                    .is_some_and(|s| s.epoch == epoch)
             })
         };
         let here = OPEN.with(|o| o.borrow().as_ref().is_some_and(ours));
@@ -223,8 +253,8 @@ impl<'a> Group<'a> {
         w.pending.clear();
         self.held.clear();
         self.gate = None;
-        if let Some((_, tx)) = self.settle.take() {
-            tx.send_replace(Some(out.as_ref().map(|s| *s).map_err(|_| ())));
+        if let Some(s) = self.settle.take() {
+            s.tx.send_replace(Some(out.as_ref().map(|s| *s).map_err(|_| ())));
         }
         out
     }
@@ -288,13 +318,15 @@ impl Keyspace {
             let Some(g) = slot.as_mut().filter(|g| g.joins > before && g.members > 0) else {
                 return (out, None);
             };
-            let (epoch, tx) = g.settle.get_or_insert_with(|| {
-                let epoch = EPOCHS.fetch_add(1, Ordering::Relaxed);
-                (epoch, watch::Sender::new(None))
+            let s = g.settle.get_or_insert_with(|| Settle {
+                epoch: EPOCHS.fetch_add(1, Ordering::Relaxed),
+                tx: watch::Sender::new(None),
+                waited: Arc::default(),
             });
             let ticket = Ticket {
-                epoch: *epoch,
-                rx: tx.subscribe(),
+                epoch: s.epoch,
+                rx: s.tx.subscribe(),
+                waited: Arc::clone(&s.waited),
             };
             (out, Some(ticket))
         });

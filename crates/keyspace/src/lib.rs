@@ -30,7 +30,7 @@ pub use coll::{Coll, CollRead, ElemSampler, SAMPLE_WALK};
 use events::class;
 pub use events::{class as event_class, Events, Sink as EventSink};
 pub use evict::{EvictOutcome, EvictState};
-pub use group::{commit_worker_group, Group, Ticket, MAX_MEMBERS};
+pub use group::{commit_worker_group, commit_worker_group_if_waited, Group, Ticket, MAX_MEMBERS};
 pub use hot::{HotTier, Tier};
 pub use ready::{Ready, Waiter};
 pub use strata_storage::{

@@ -582,7 +582,7 @@ fn connections_on_one_worker_share_its_open_group() {
 }
 
 #[test]
-fn an_open_group_commits_before_its_thread_waits_and_when_the_worker_parks() {
+fn an_open_group_commits_before_a_lock_wait_for_a_member_waiting_elsewhere_and_at_park() {
     let dir = tempfile::tempdir().expect("tempdir");
     let ks = open(dir.path());
     // All on one thread, as connections on one worker: a command that is not grouped locks a
@@ -608,8 +608,28 @@ fn an_open_group_commits_before_its_thread_waits_and_when_the_worker_parks() {
         .expect("the lock wait must not deadlock on the thread's own open group");
     assert_eq!(seen, Some(Bytes::from_static(b"1")));
     on_worker.join().expect("worker");
-    // A member that moved to another thread waits for the group's thread to commit it.
+    // A member that moved to another thread waits for the group's thread: for its next
+    // connection turn, which commits the group only when someone waits for it, or its park.
     let t = run_put(&ks, b"q", b"3").expect("a ticket");
+    let written = ks.storage().written_seq();
+    crate::commit_worker_group_if_waited();
+    assert_eq!(
+        ks.storage().written_seq(),
+        written,
+        "nobody waits: the group stays open"
+    );
+    let elsewhere = std::thread::spawn(move || settle(&runtime(), t));
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while !elsewhere.is_finished() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the waiter was never answered"
+        );
+        crate::commit_worker_group_if_waited();
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    assert!(elsewhere.join().expect("thread").is_ok());
+    let t = run_put(&ks, b"r", b"4").expect("a ticket");
     let elsewhere = std::thread::spawn(move || settle(&runtime(), t));
     std::thread::sleep(std::time::Duration::from_millis(50));
     assert!(
@@ -619,4 +639,5 @@ fn an_open_group_commits_before_its_thread_waits_and_when_the_worker_parks() {
     crate::commit_worker_group();
     assert!(elsewhere.join().expect("thread").is_ok());
     assert_eq!(get(&ks, 0, b"q"), Some(Bytes::from_static(b"3")));
+    assert_eq!(get(&ks, 0, b"r"), Some(Bytes::from_static(b"4")));
 }

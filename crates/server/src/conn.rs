@@ -153,6 +153,8 @@ async fn serve(
         if client.kill.is_cancelled() {
             return "killed";
         }
+        // A member of this worker's open group may wait for it from another worker.
+        strata_keyspace::commit_worker_group_if_waited();
         decoder.set_authenticated(session.authenticated);
         if inbuf.capacity() - inbuf.len() < 1024 {
             inbuf.reserve(READ_CHUNK);
