@@ -183,7 +183,8 @@ impl Ticket {
     /// without its replies. Call it after a yield, so that the connections ready on the worker
     /// join first. The first member back commits the group for all, if it is still open on
     /// this thread; the others find the outcome, or wait for it (a member moved to another
-    /// worker waits for the group's worker to commit it, at the latest when that one parks).
+    /// worker waits for the group's worker to commit it: at that worker's next connection turn,
+    /// or when it parks).
     pub async fn settle(mut self) -> std::result::Result<u64, ()> {
         if let Some(r) = self.settled_here() {
             return r;
