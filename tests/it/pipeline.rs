@@ -325,3 +325,88 @@ fn reads_from_memory_never_see_half_of_a_multi_key_write() {
         });
     });
 }
+
+/// Collection commands share writes too, and read what the group staged: pipelined SPOPs of a
+/// set never return a member twice and end with nil at its last member (warm and cold), and
+/// clients pushing and popping one list one command at a time, many per write, neither lose
+/// nor duplicate an element.
+#[test]
+fn grouped_collection_commands_read_what_their_group_staged() {
+    for cold in [false, true] {
+        let server = Server::strata(&[]);
+        let mut c = server.raw();
+        let members: Vec<String> = (0..200).map(|i| format!("m{i}")).collect();
+        let mut sadd = vec!["SADD", "s"];
+        sadd.extend(members.iter().map(String::as_str));
+        assert_eq!(c.cmd(&sadd), b":200\r\n");
+        if cold {
+            assert_eq!(c.cmd(&["TIER", "DROP"]).first(), Some(&b':'));
+        }
+        let mut buf = Vec::new();
+        for _ in 0..201 {
+            buf.extend(encode(&[b"SPOP", b"s"]));
+        }
+        buf.extend(encode(&[b"SCARD", b"s"]));
+        c.send(&buf);
+        let mut popped = std::collections::BTreeSet::new();
+        for i in 0..200 {
+            let r = String::from_utf8_lossy(&c.reply()).into_owned();
+            let m = r
+                .lines()
+                .nth(1)
+                .unwrap_or_else(|| panic!("pop {i}: {r:?}"))
+                .to_string();
+            assert!(popped.insert(m.clone()), "{m} popped twice (cold: {cold})");
+        }
+        assert_eq!(c.reply(), b"$-1\r\n", "a pop past the last member");
+        assert_eq!(c.reply(), b":0\r\n");
+        assert_eq!(popped.len(), 200);
+    }
+
+    let server = Server::strata(&[]);
+    const CLIENTS: usize = 10;
+    const ROUNDS: usize = 100;
+    let writes_before = wal_batches(&server);
+    let mut conns: Vec<Raw> = (0..CLIENTS).map(|_| server.raw()).collect();
+    let mut seen = std::collections::BTreeSet::new();
+    for round in 0..ROUNDS {
+        // Every client pushes two elements and pops one, each at the same moment as the others.
+        for (i, c) in conns.iter_mut().enumerate() {
+            let (a, b) = (format!("{round}-{i}-a"), format!("{round}-{i}-b"));
+            c.send(&encode(&[b"RPUSH", b"l", a.as_bytes(), b.as_bytes()]));
+        }
+        for c in &mut conns {
+            assert!(c.reply().starts_with(b":"));
+        }
+        for c in conns.iter_mut() {
+            c.send(&encode(&[b"LPOP", b"l"]));
+        }
+        for c in &mut conns {
+            let r = String::from_utf8_lossy(&c.reply()).into_owned();
+            let v = r
+                .lines()
+                .nth(1)
+                .unwrap_or_else(|| panic!("LPOP: {r:?}"))
+                .to_string();
+            assert!(seen.insert(v.clone()), "{v} popped twice");
+        }
+    }
+    let writes = wal_batches(&server) - writes_before;
+    assert!(
+        writes < (CLIENTS * ROUNDS * 2) as u64 * 9 / 10,
+        "{writes} storage writes for {} list commands",
+        CLIENTS * ROUNDS * 2
+    );
+    let mut c = server.raw();
+    let text = String::from_utf8_lossy(&c.cmd(&["LRANGE", "l", "0", "-1"])).into_owned();
+    // `*N`, then `$len` and the value for each element.
+    let values: Vec<&str> = text.lines().skip(2).step_by(2).collect();
+    assert_eq!(
+        values.len() + seen.len(),
+        CLIENTS * ROUNDS * 2,
+        "elements lost or made up"
+    );
+    for v in values {
+        assert!(!seen.contains(v), "{v} both popped and still in the list");
+    }
+}

@@ -5,7 +5,9 @@
 //! still runs as a command of its own (its checks, its handler, its reply), but the storage
 //! write of the run happens once, at the end, before any reply leaves. A command joins the group
 //! only when nothing else could observe the delay between its commit and the group's:
-//! - the command is flagged `GROUP`: it touches only its keys' records, through its transaction;
+//! - the command is flagged `GROUP`: it touches only its keys' records and their collections'
+//!   elements, through its transaction (which reads the elements the group's earlier members
+//!   staged);
 //! - no keyspace events are enabled (commands publish theirs after their commit, which a group
 //!   would move before the write);
 //! - there is no data cap (the cap's check counts committed bytes, and its eviction takes locks);

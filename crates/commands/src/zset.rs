@@ -1580,11 +1580,11 @@ fn zscan(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
 /// The family's rows of the command table.
 #[rustfmt::skip]
 pub static COMMANDS: &[CommandDef] = &[
-    cmd("zadd", -4, WRITE | DENYOOM | FAST, Keys::ONE, "sorted-set", "1.2.0", "Adds one or more members to a sorted set, or updates their scores. Creates the key if it doesn't exist.", zadd),
-    cmd("zincrby", 4, WRITE | DENYOOM | FAST, Keys::ONE, "sorted-set", "1.2.0", "Increments the score of a member in a sorted set.", zincrby),
-    cmd("zrem", -3, WRITE | FAST, Keys::ONE, "sorted-set", "1.2.0", "Removes one or more members from a sorted set. Deletes the sorted set if all members were removed.", zrem),
-    cmd("zcard", 2, READONLY | FAST, Keys::ONE, "sorted-set", "1.2.0", "Returns the number of members in a sorted set.", zcard),
-    cmd("zscore", 3, READONLY | FAST, Keys::ONE, "sorted-set", "1.2.0", "Returns the score of a member in a sorted set.", zscore),
+    cmd("zadd", -4, WRITE | DENYOOM | FAST | GROUP, Keys::ONE, "sorted-set", "1.2.0", "Adds one or more members to a sorted set, or updates their scores. Creates the key if it doesn't exist.", zadd),
+    cmd("zincrby", 4, WRITE | DENYOOM | FAST | GROUP, Keys::ONE, "sorted-set", "1.2.0", "Increments the score of a member in a sorted set.", zincrby),
+    cmd("zrem", -3, WRITE | FAST | GROUP, Keys::ONE, "sorted-set", "1.2.0", "Removes one or more members from a sorted set. Deletes the sorted set if all members were removed.", zrem),
+    cmd("zcard", 2, READONLY | FAST | GROUP, Keys::ONE, "sorted-set", "1.2.0", "Returns the number of members in a sorted set.", zcard),
+    cmd("zscore", 3, READONLY | FAST | GROUP, Keys::ONE, "sorted-set", "1.2.0", "Returns the score of a member in a sorted set.", zscore),
     cmd("zmscore", -3, READONLY | FAST, Keys::ONE, "sorted-set", "6.2.0", "Returns the score of one or more members in a sorted set.", zmscore),
     cmd("zrank", 3, READONLY | FAST, Keys::ONE, "sorted-set", "2.0.0", "Returns the index of a member in a sorted set ordered by ascending scores.", zrank),
     cmd("zrevrank", 3, READONLY | FAST, Keys::ONE, "sorted-set", "2.0.0", "Returns the index of a member in a sorted set ordered by descending scores.", zrevrank),

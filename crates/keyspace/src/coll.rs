@@ -11,6 +11,8 @@
 //! [`CollHeader::len`] and [`CollHeader::bytes`] in step with what they stage, and
 //! [`Txn::coll_save`] writes the metadata (or deletes the key when the collection is empty).
 
+use std::collections::BTreeMap;
+
 use bytes::Bytes;
 use strata_storage::{elem_prefix, score_bits, Cf, CollHeader, Kind, Record, LIST_MID};
 
@@ -163,34 +165,53 @@ impl Txn<'_> {
     }
 
     /// One element's value (a hash value, an empty set marker, a list item, a zset score).
+    /// In a pipeline group, it sees what the group's earlier members staged.
     pub fn elem_get(&self, c: &Coll, suffix: &[u8]) -> Result<Option<Bytes>> {
-        self.ks.storage.get_elem(Cf::Sub, &c.elem_key(suffix))
+        let key = c.elem_key(suffix);
+        if let Some(o) = &self.overlay {
+            let o = o.borrow();
+            if let Some((_, _, v)) = o
+                .iter()
+                .rev()
+                .find(|(cf, k, _)| *cf == Cf::Sub && *k == key)
+            {
+                return Ok(v.clone());
+            }
+        }
+        self.ks.storage.get_elem(Cf::Sub, &key)
     }
 
     /// Stages an element write. The caller updates `c.h` to match.
     pub fn elem_put(&mut self, c: &Coll, suffix: &[u8], value: &[u8]) {
-        self.work
-            .batch
-            .put_elem(Cf::Sub, &c.elem_key(suffix), value);
+        self.stage_elem(Cf::Sub, c.elem_key(suffix), Some(value));
     }
 
     /// Stages an element removal. The caller updates `c.h` to match.
     pub fn elem_del(&mut self, c: &Coll, suffix: &[u8]) {
-        self.work.batch.delete_elem(Cf::Sub, &c.elem_key(suffix));
+        self.stage_elem(Cf::Sub, c.elem_key(suffix), None);
     }
 
     /// Stages a sorted-set score-index entry.
     pub fn score_put(&mut self, c: &Coll, score: f64, member: &[u8]) {
-        self.work
-            .batch
-            .put_elem(Cf::Score, &c.score_key(score, member), b"");
+        self.stage_elem(Cf::Score, c.score_key(score, member), Some(b""));
     }
 
     /// Stages the removal of a sorted-set score-index entry.
     pub fn score_del(&mut self, c: &Coll, score: f64, member: &[u8]) {
-        self.work
-            .batch
-            .delete_elem(Cf::Score, &c.score_key(score, member));
+        self.stage_elem(Cf::Score, c.score_key(score, member), None);
+    }
+
+    /// Stages one element record; a group member also keeps it for the members after it.
+    fn stage_elem(&mut self, cf: Cf, key: Vec<u8>, value: Option<&[u8]>) {
+        match value {
+            Some(v) => self.work.batch.put_elem(cf, &key, v),
+            None => self.work.batch.delete_elem(cf, &key),
+        }
+        if self.overlay.is_some() {
+            self.work
+                .elems
+                .push((cf, key, value.map(Bytes::copy_from_slice)));
+        }
     }
 
     /// Up to `limit` elements with suffixes in `[from, to)` (None: open), in suffix byte order or
@@ -228,9 +249,40 @@ impl Txn<'_> {
         limit: usize,
     ) -> Result<Vec<(Bytes, Bytes)>> {
         let (lo, hi) = (c.bound(from, false), c.bound(to, true));
-        self.ks
-            .storage
-            .scan_elems(cf, &lo, &hi, reverse, limit, c.prefix.len())
+        // In a pipeline group, what earlier members staged in the range, the latest per key.
+        let mut staged: BTreeMap<&[u8], Option<&Bytes>> = BTreeMap::new();
+        let o = self.overlay.as_ref().map(|o| o.borrow());
+        for (f, k, v) in o.iter().flat_map(|o| o.iter()) {
+            if *f == cf && k.as_slice() >= lo.as_slice() && k.as_slice() < hi.as_slice() {
+                staged.insert(&k[c.prefix.len()..], v.as_ref());
+            }
+        }
+        let storage = &self.ks.storage;
+        if staged.is_empty() {
+            return storage.scan_elems(cf, &lo, &hi, reverse, limit, c.prefix.len());
+        }
+        // Each staged removal hides at most one stored element: read that many more, so that
+        // the first `limit` of the merge are all among what was read.
+        let removed = staged.values().filter(|v| v.is_none()).count();
+        let stored = storage.scan_elems(
+            cf,
+            &lo,
+            &hi,
+            reverse,
+            limit.saturating_add(removed),
+            c.prefix.len(),
+        )?;
+        let mut merged: BTreeMap<Bytes, Bytes> = stored.into_iter().collect();
+        for (suffix, v) in staged {
+            match v {
+                Some(v) => merged.insert(Bytes::copy_from_slice(suffix), v.clone()),
+                None => merged.remove(suffix),
+            };
+        }
+        Ok(match reverse {
+            false => merged.into_iter().take(limit).collect(),
+            true => merged.into_iter().rev().take(limit).collect(),
+        })
     }
 
     /// Prepares random draws from a collection (None when it is empty). It reads the first and

@@ -11,12 +11,15 @@
 //! What keeps this correct:
 //! - **Isolation.** The group keeps every stripe lock its members took until its commit, so no
 //!   other client sees or changes a key between a member's write and the group's commit. Commands
-//!   that read something their keys' records do not hold (counters, scans, collections'
+//!   that read something beyond their keys (counters, scans of the keyspace, other keys'
 //!   elements) are not grouped: the connection flushes the group before running them.
 //! - **No deadlock.** While it holds locks a group only *tries* to take more. When a stripe is
 //!   taken, the caller commits the group (releasing everything) and then waits as any command
 //!   does, holding nothing.
-//! - **Read-your-writes.** A member's reads see the states earlier members wrote.
+//! - **Read-your-writes.** A member's reads see the states earlier members wrote, and the
+//!   element records of collections they staged (the group's overlay: point reads look it up,
+//!   element scans merge it with what storage holds), so LPUSH, SADD, HSET, ZADD and the pops of
+//!   one key share a write too.
 //! - **Failure.** A member that fails before its commit drops only its own batch. A failed group
 //!   commit fails every member: the connection withholds their replies and closes.
 //! - **Memory.** As with a single Txn, memory is updated only after the write reached storage.
@@ -38,6 +41,7 @@
 //!   (DBSIZE, a scan) sees its own writes.
 
 use std::cell::RefCell;
+use std::rc::Rc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 
@@ -47,7 +51,7 @@ use smallvec::SmallVec;
 use strata_storage::Record;
 use tokio::sync::watch;
 
-use crate::txn::{write_then_apply, Parts};
+use crate::txn::{write_then_apply, Overlay, Parts};
 use crate::{Gate, Keyspace, Result, Txn};
 
 /// Commands per group at most: bounds how long other clients may wait for its locks.
@@ -67,6 +71,8 @@ pub struct Group<'a> {
     spare: Option<Parts<'a>>,
     /// Commands that ever joined; unlike `members`, a commit does not reset it.
     joins: u64,
+    /// The element records the members staged, which later members read through.
+    overlay: Overlay,
     /// Set while the group is open on its worker with members holding tickets.
     settle: Option<Settle>,
 }
@@ -231,6 +237,7 @@ impl<'a> Group<'a> {
             members: 0,
             spare: None,
             joins: 0,
+            overlay: Overlay::default(),
             settle: None,
         }
     }
@@ -252,6 +259,7 @@ impl<'a> Group<'a> {
         self.members = 0;
         let out = write_then_apply(self.ks, batch, &mut w.pending, expired, &events);
         w.pending.clear();
+        self.overlay.borrow_mut().clear();
         self.held.clear();
         self.gate = None;
         if let Some(s) = self.settle.take() {
@@ -281,6 +289,7 @@ impl<'a> Group<'a> {
     /// Takes in a member's work in place of its commit.
     pub fn absorb(&mut self, t: Txn<'a>) {
         let mut p = t.into_parts();
+        self.overlay.borrow_mut().append(&mut p.elems);
         self.work.take_in(&mut p);
         self.spare = Some(p);
         self.members += 1;
@@ -382,6 +391,6 @@ impl Keyspace {
                 parts.reads.push((phys, Bytes::copy_from_slice(k), state));
             }
         }
-        Some(Txn::member(self, parts))
+        Some(Txn::member(self, parts, Rc::clone(&g.overlay)))
     }
 }

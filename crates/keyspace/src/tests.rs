@@ -641,3 +641,78 @@ fn an_open_group_commits_before_a_lock_wait_for_a_member_waiting_elsewhere_and_a
     assert_eq!(get(&ks, 0, b"q"), Some(Bytes::from_static(b"3")));
     assert_eq!(get(&ks, 0, b"r"), Some(Bytes::from_static(b"4")));
 }
+
+fn found(r: CollRead) -> Coll {
+    match r {
+        CollRead::Found(c) => c,
+        other => panic!("not a collection: {other:?}"),
+    }
+}
+
+fn pairs(items: &[(&'static [u8], &'static [u8])]) -> Vec<(Bytes, Bytes)> {
+    items
+        .iter()
+        .map(|(k, v)| (Bytes::from_static(k), Bytes::from_static(v)))
+        .collect()
+}
+
+#[test]
+fn group_members_read_the_elements_earlier_members_staged() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let ks = open(dir.path());
+    let fields: [(&[u8], &[u8]); 5] = [
+        (b"a", b"1"),
+        (b"b", b"2"),
+        (b"c", b"3"),
+        (b"d", b"4"),
+        (b"e", b"5"),
+    ];
+    hash_put(&ks, b"h", &fields);
+    let mut g = ks.group();
+    let mut t = ks.txn_in(&mut g, &[(0, b"h")]).expect("joins");
+    let mut c = found(t.coll(0, b"h", Kind::Hash).expect("coll"));
+    t.elem_del(&c, b"a");
+    t.elem_del(&c, b"b");
+    t.elem_put(&c, b"c", b"30");
+    t.elem_put(&c, b"f", b"6");
+    c.h.len = 4;
+    t.coll_save(&c).expect("save");
+    g.absorb(t);
+    for _ in 0..2 {
+        // A later member reads them: point reads, and scans whose limit the removed elements
+        // must not shorten, in both directions.
+        let mut t = ks.txn_in(&mut g, &[(0, b"h")]).expect("joins");
+        let c = found(t.coll(0, b"h", Kind::Hash).expect("coll"));
+        assert_eq!(t.elem_get(&c, b"a").expect("get"), None);
+        assert_eq!(
+            t.elem_get(&c, b"c").expect("get"),
+            Some(Bytes::from_static(b"30"))
+        );
+        assert_eq!(
+            t.elem_get(&c, b"d").expect("get"),
+            Some(Bytes::from_static(b"4"))
+        );
+        let fwd = t.elems(&c, None, None, false, 2).expect("elems");
+        assert_eq!(fwd, pairs(&[(b"c", b"30"), (b"d", b"4")]));
+        let back = t.elems(&c, None, None, true, 2).expect("elems");
+        assert_eq!(back, pairs(&[(b"f", b"6"), (b"e", b"5")]));
+        let from_b = t
+            .elems(&c, Some(b"b"), Some(b"e"), false, 10)
+            .expect("elems");
+        assert_eq!(from_b, pairs(&[(b"c", b"30"), (b"d", b"4")]));
+        // Dropped without joining: the next member still sees what the first one staged.
+        drop(t);
+    }
+    g.commit().expect("commit");
+    assert_eq!(
+        hash_all(&ks, b"h"),
+        pairs(&[(b"c", b"30"), (b"d", b"4"), (b"e", b"5"), (b"f", b"6")])
+    );
+    // A new member after the commit reads storage again, with nothing staged.
+    let mut t = ks.txn_in(&mut g, &[(0, b"h")]).expect("joins");
+    let c = found(t.coll(0, b"h", Kind::Hash).expect("coll"));
+    assert_eq!(
+        t.elems(&c, None, None, false, 1).expect("elems"),
+        pairs(&[(b"c", b"30")])
+    );
+}

@@ -1,9 +1,11 @@
 //! One command's atomic unit of work over the keys it locked.
 
+use std::cell::RefCell;
+use std::rc::Rc;
 use std::sync::atomic::Ordering;
 
 use bytes::Bytes;
-use strata_storage::{Batch, Record};
+use strata_storage::{Batch, Cf, Record};
 
 use crate::events::{class, Queued};
 use crate::{live, logical_size, prev_of, Gate, Guards, Keyspace, Result};
@@ -19,6 +21,15 @@ pub(crate) struct Pending {
 /// A key's state as a transaction read it: `(phys, key, record)`, None when absent.
 pub(crate) type Seen = (u16, Bytes, Option<Record>);
 
+/// An element record a pipeline group's member staged: its family, whole key and value (None:
+/// removed).
+pub(crate) type ElemWrite = (Cf, Vec<u8>, Option<Bytes>);
+
+/// The element records a group's members staged, in order, which its later members read
+/// through (see `Txn::elem_get`). Shared with each member, so that a member dropped without
+/// joining takes nothing of it away.
+pub(crate) type Overlay = Rc<RefCell<Vec<ElemWrite>>>;
+
 /// What a transaction stages. A pipeline group takes a member's in place of its commit, and
 /// hands the emptied containers to the next member, so that its commands allocate none.
 pub(crate) struct Parts<'a> {
@@ -32,6 +43,8 @@ pub(crate) struct Parts<'a> {
     pub(crate) expired: u64,
     /// Keyspace events raised after the commit, in order.
     pub(crate) events: Vec<Queued>,
+    /// A group member's own element records, for the members after it (empty otherwise).
+    pub(crate) elems: Vec<ElemWrite>,
 }
 
 impl<'a> Parts<'a> {
@@ -42,6 +55,7 @@ impl<'a> Parts<'a> {
             reads: Vec::new(),
             expired: 0,
             events: Vec::new(),
+            elems: Vec::new(),
         }
     }
 
@@ -80,6 +94,8 @@ pub struct Txn<'a> {
     /// Runs in a pipeline group (see `crate::group`), which holds its locks and takes its work
     /// instead of a commit.
     grouped: bool,
+    /// A group member's view of the element records its group's earlier members staged.
+    pub(crate) overlay: Option<Overlay>,
 }
 
 impl<'a> Txn<'a> {
@@ -95,12 +111,13 @@ impl<'a> Txn<'a> {
             work: Parts::new(ks),
             now: crate::now_ms(),
             grouped: false,
+            overlay: None,
         }
     }
 
     /// A pipeline group's member, staging into `work`: empty but for `reads`, the states of its
     /// keys that earlier members wrote or read. The group holds the locks.
-    pub(crate) fn member(ks: &'a Keyspace, work: Parts<'a>) -> Txn<'a> {
+    pub(crate) fn member(ks: &'a Keyspace, work: Parts<'a>, overlay: Overlay) -> Txn<'a> {
         Txn {
             ks,
             _gate: None,
@@ -108,6 +125,7 @@ impl<'a> Txn<'a> {
             work,
             now: crate::now_ms(),
             grouped: true,
+            overlay: Some(overlay),
         }
     }
 
