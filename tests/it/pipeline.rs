@@ -326,10 +326,12 @@ fn reads_from_memory_never_see_half_of_a_multi_key_write() {
     });
 }
 
-/// Collection commands share writes too, and read what the group staged: pipelined SPOPs of a
-/// set never return a member twice and end with nil at its last member (warm and cold), and
-/// clients pushing and popping one list one command at a time, many per write, neither lose
-/// nor duplicate an element.
+/// Collection commands share writes too, and read what their group staged: pipelined SREMs
+/// (grouped) then SPOPs (not grouped: a random draw scans around its probe, which costs more
+/// merged with a group's staged records than the shared write saves) never pop a removed or
+/// already popped member, and end with nil at the last one (warm and cold); clients pushing and
+/// popping one list one command at a time, many per write, neither lose nor duplicate an
+/// element.
 #[test]
 fn grouped_collection_commands_read_what_their_group_staged() {
     for cold in [false, true] {
@@ -343,24 +345,31 @@ fn grouped_collection_commands_read_what_their_group_staged() {
             assert_eq!(c.cmd(&["TIER", "DROP"]).first(), Some(&b':'));
         }
         let mut buf = Vec::new();
-        for _ in 0..201 {
+        for m in &members[..100] {
+            buf.extend(encode(&[b"SREM", b"s", m.as_bytes()]));
+        }
+        for _ in 0..101 {
             buf.extend(encode(&[b"SPOP", b"s"]));
         }
         buf.extend(encode(&[b"SCARD", b"s"]));
         c.send(&buf);
+        for _ in 0..100 {
+            assert_eq!(c.reply(), b":1\r\n");
+        }
         let mut popped = std::collections::BTreeSet::new();
-        for i in 0..200 {
+        for i in 0..100 {
             let r = String::from_utf8_lossy(&c.reply()).into_owned();
             let m = r
                 .lines()
                 .nth(1)
                 .unwrap_or_else(|| panic!("pop {i}: {r:?}"))
                 .to_string();
+            let n: usize = m[1..].parse().expect("member");
+            assert!(n >= 100, "{m} was removed before (cold: {cold})");
             assert!(popped.insert(m.clone()), "{m} popped twice (cold: {cold})");
         }
         assert_eq!(c.reply(), b"$-1\r\n", "a pop past the last member");
         assert_eq!(c.reply(), b":0\r\n");
-        assert_eq!(popped.len(), 200);
     }
 
     let server = Server::strata(&[]);
