@@ -449,19 +449,7 @@ fn random_collection_command(rng: &mut StdRng) -> Vec<String> {
 /// an iterator, ZRANGE over the score index), warm and cold.
 #[test]
 fn random_collection_pipelines_match_redis() {
-    assert!(
-        have_redis(),
-        "redis-server is not installed: apt-get install -y redis-server"
-    );
-    let mut rng = StdRng::seed_from_u64(0xc011_ec71);
-    let scripts: Vec<Vec<Vec<String>>> = (0..40)
-        .map(|_| {
-            (0..80)
-                .map(|_| random_collection_command(&mut rng))
-                .collect()
-        })
-        .collect();
-    pipelines_match(&scripts);
+    random_pipelines_match(0xc011_ec71, random_collection_command);
 }
 
 /// The same random scripts sent as pipelines (every command in one write): grouped commands
@@ -470,13 +458,18 @@ fn random_collection_pipelines_match_redis() {
 /// Cold: the memory tier is dropped before each pipeline, so reads inside it go to disk.
 #[test]
 fn random_pipelines_match_redis() {
+    random_pipelines_match(0x0919_e11e, random_command);
+}
+
+/// Forty scripts of eighty commands from `command`, seeded, run through [`pipelines_match`].
+fn random_pipelines_match(seed: u64, command: fn(&mut StdRng) -> Vec<String>) {
     assert!(
         have_redis(),
         "redis-server is not installed: apt-get install -y redis-server"
     );
-    let mut rng = StdRng::seed_from_u64(0x0919_e11e);
+    let mut rng = StdRng::seed_from_u64(seed);
     let scripts: Vec<Vec<Vec<String>>> = (0..40)
-        .map(|_| (0..80).map(|_| random_command(&mut rng)).collect())
+        .map(|_| (0..80).map(|_| command(&mut rng)).collect())
         .collect();
     pipelines_match(&scripts);
 }

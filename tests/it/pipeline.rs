@@ -8,6 +8,14 @@ use std::thread;
 
 use crate::util::{encode, Raw, Server};
 
+/// The text of a bulk-string reply; None for anything else.
+fn bulk_text(reply: &[u8]) -> Option<String> {
+    let text = String::from_utf8_lossy(reply);
+    text.starts_with('$')
+        .then(|| text.lines().nth(1).map(str::to_string))
+        .flatten()
+}
+
 fn wal_batches(server: &Server) -> u64 {
     let info = String::from_utf8_lossy(&server.raw().cmd(&["INFO", "persistence"])).into_owned();
     info.lines()
@@ -358,12 +366,8 @@ fn grouped_collection_commands_read_what_their_group_staged() {
         }
         let mut popped = std::collections::BTreeSet::new();
         for i in 0..100 {
-            let r = String::from_utf8_lossy(&c.reply()).into_owned();
-            let m = r
-                .lines()
-                .nth(1)
-                .unwrap_or_else(|| panic!("pop {i}: {r:?}"))
-                .to_string();
+            let r = c.reply();
+            let m = bulk_text(&r).unwrap_or_else(|| panic!("pop {i}: {r:?}"));
             let n: usize = m[1..].parse().expect("member");
             assert!(n >= 100, "{m} was removed before (cold: {cold})");
             assert!(popped.insert(m.clone()), "{m} popped twice (cold: {cold})");
@@ -391,12 +395,8 @@ fn grouped_collection_commands_read_what_their_group_staged() {
             c.send(&encode(&[b"LPOP", b"l"]));
         }
         for c in &mut conns {
-            let r = String::from_utf8_lossy(&c.reply()).into_owned();
-            let v = r
-                .lines()
-                .nth(1)
-                .unwrap_or_else(|| panic!("LPOP: {r:?}"))
-                .to_string();
+            let r = c.reply();
+            let v = bulk_text(&r).unwrap_or_else(|| panic!("LPOP: {r:?}"));
             assert!(seen.insert(v.clone()), "{v} popped twice");
         }
     }
