@@ -1,7 +1,7 @@
 //! The longest single insert while a map like the memory tier's (`DashMap<Bytes, _>` with
 //! ahash) grows to a million keys, by shard count. A shard's table doubles all at once, and the
 //! insert that triggers it moves the whole shard: the pause every client of a worker waits out.
-//! This is what sets `MIN_SHARDS` in `crates/keyspace/src/hot.rs`.
+//! This is what sets the shard count in `HotTier::new` (`crates/keyspace/src/hot.rs`).
 //!
 //! `cargo bench --bench map_growth`
 

@@ -163,19 +163,22 @@ pub(crate) fn ceiling_of(budget: u64) -> u64 {
     budget.saturating_add((budget / 4).min(CEILING_MARGIN_MAX))
 }
 
-/// Shards per map at least (see `HotTier::new`).
-const MIN_SHARDS: usize = 256;
+/// Shards per map at most, when the budget would ask for more (see `HotTier::new`).
+const MAX_SHARDS: usize = 256;
 
 impl HotTier {
     pub(crate) fn new(dbs: usize, opts: KeyspaceOptions) -> HotTier {
-        // Many small shards: a shard's table doubles all at once when it fills, and the writer
-        // that triggers it moves every entry of the shard, a pause every client of the worker
-        // waits out (Redis rehashes incrementally for the same reason). Filling a map with a
-        // million keys, the longest insert took 18 ms at 8 shards and 0.9 ms at 256 (0.25 ms at
-        // 1024, but a shard array that large cost GET -P 16 about 9 %).
+        // Enough shards that each holds about a megabyte of the budget: a shard's table doubles
+        // all at once when it fills, and the writer that triggers it moves every entry of the
+        // shard, a pause every client of the worker waits out (Redis rehashes incrementally
+        // for the same reason). Filling a map with a million keys, the longest insert took
+        // 18 ms at 8 shards and 0.9 ms at 256 (`benches/map_growth.rs`); 1024 cut it to 0.25 ms
+        // but cost GET -P 16 about 9 %, so 256 at most.
+        let by_budget = usize::try_from(opts.hot_memory >> 20).unwrap_or(MAX_SHARDS);
         let shards = (std::thread::available_parallelism().map_or(1, usize::from) * 4)
+            .max(by_budget.min(MAX_SHARDS))
             .next_power_of_two()
-            .max(MIN_SHARDS);
+            .max(2);
         HotTier {
             maps: (0..dbs)
                 .map(|_| DashMap::with_hasher_and_shard_amount(Default::default(), shards))
