@@ -143,6 +143,7 @@ impl Keyspace {
             return EvictOutcome::WithinBudget;
         };
         let _span = tracing::debug_span!("evict_pass").entered();
+        self.hot.tick();
         self.hot.measure_tables();
         let (idle_n, idle_b) = self.idle_sweep();
         let (lru_n, lru_b) = self.shrink_to_low_watermark();

@@ -114,6 +114,10 @@ pub struct HotTier {
     epoch: Instant,
     /// Ticks added to the clock: lets tests age every entry without sleeping.
     skew: AtomicU32,
+    /// The clock as the evictor last read it (`tick`), which reads and writes stamp entries
+    /// with: one clock read per evictor pass (every 50 ms, or at once under pressure) rather
+    /// than one per access, as Redis keeps a cached LRU clock.
+    clock: AtomicU32,
     /// Notified when a `put` takes the tier over its budget, so the evictor can start at once.
     pressure: Notify,
     /// Entries dropped by TIER DROP, FLUSHDB or the evictor (INFO `hot_dropped_keys`).
@@ -193,6 +197,7 @@ impl HotTier {
             idle: AtomicU64::new(opts.hot_idle_seconds),
             epoch: Instant::now(),
             skew: AtomicU32::new(0),
+            clock: AtomicU32::new(0),
             pressure: Notify::new(),
             dropped: AtomicU64::new(0),
         }
@@ -204,11 +209,19 @@ impl HotTier {
         (t.min(u64::from(u32::MAX)) as u32).saturating_add(self.skew.load(Ordering::Relaxed))
     }
 
+    /// Reads the tier's clock into the one accesses stamp entries with, and returns it.
+    pub(crate) fn tick(&self) -> u32 {
+        let now = self.now_ticks();
+        self.clock.store(now, Ordering::Relaxed);
+        now
+    }
+
     /// Moves the tier's clock forward, which ages every entry by `secs`.
     #[cfg(test)]
     pub(crate) fn advance_clock(&self, secs: u32) {
         self.skew
             .fetch_add(secs * TICKS_PER_SEC as u32, Ordering::Relaxed);
+        self.tick();
     }
 
     /// Sets the memory budget (the tier's share of `hot-memory`).
@@ -357,7 +370,8 @@ impl HotTier {
     /// Reads an entry and marks it used.
     pub(crate) fn get(&self, phys: u16, key: &[u8]) -> Option<Record> {
         let e = self.maps.get(phys as usize)?.get(key)?;
-        e.last_access.store(self.now_ticks(), Ordering::Relaxed);
+        e.last_access
+            .store(self.clock.load(Ordering::Relaxed), Ordering::Relaxed);
         Some(e.rec.clone())
     }
 
@@ -403,7 +417,7 @@ impl HotTier {
                 expire_ms: rec.expire_ms,
                 body: Bytes::copy_from_slice(&rec.body),
             },
-            last_access: AtomicU32::new(self.now_ticks()),
+            last_access: AtomicU32::new(self.clock.load(Ordering::Relaxed)),
         };
         let before = (self.bytes.fetch_add(cost, Ordering::Relaxed)
             + self.tables.load(Ordering::Relaxed)) as u64;

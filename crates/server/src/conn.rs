@@ -266,6 +266,7 @@ async fn serve(
                 }
             }
             run_held!(false);
+            obs.started = Some(std::time::Instant::now());
             if shared.observe.must_wait(obs.def) {
                 // CLIENT PAUSE: send the replies so far, then hold this command back.
                 if let Err(reason) = durable(ks.storage(), None, write_seq).await {
@@ -281,7 +282,7 @@ async fn serve(
                 }
                 // Permissions may have changed while it waited.
                 resolved = strata_commands::prepare(shared, &mut session, &args);
-                obs.started = std::time::Instant::now();
+                obs.started = Some(std::time::Instant::now());
             }
             // CLIENT REPLY SKIP given by the previous command applies to this one.
             let skipping = std::mem::take(&mut session.reply_skip);
