@@ -123,6 +123,21 @@ fn take_open(pick: impl FnOnce(&Keyspace) -> bool) -> Option<Open> {
     })
 }
 
+/// Takes the calling thread's cell out of its slot if it holds a group that `pick` accepts.
+fn take_group_if(pick: impl FnOnce(&Keyspace, &Group<'_>) -> bool) -> Option<Open> {
+    OPEN.with(|o| {
+        let mut o = o.borrow_mut();
+        let hit = o.as_ref().is_some_and(|open| {
+            open.with_dependent(|ks, slot| slot.as_ref().is_some_and(|g| pick(ks, g)))
+        });
+        if hit {
+            o.take()
+        } else {
+            None
+        }
+    })
+}
+
 /// Puts `open` back in the calling thread's slot, which a run, a commit or a settle emptied.
 fn put_back(open: Open) {
     let displaced = OPEN.with(|o| o.borrow_mut().replace(open));
@@ -130,11 +145,6 @@ fn put_back(open: Open) {
     if let Some(mut d) = displaced {
         commit(&mut d);
     }
-}
-
-/// Whether the cell holds a group with members, that is, locks and writes to commit.
-fn is_open(open: &Open) -> bool {
-    open.with_dependent(|_, slot| slot.as_ref().is_some_and(|g| g.members > 0))
 }
 
 /// Commits the cell's group, if it has members; they learn the outcome through their tickets.
@@ -159,16 +169,12 @@ pub fn commit_worker_group() {
 /// connections call it at each turn, so that a member whose task moved to another worker waits
 /// for one turn of this one, not for it to run out of work.
 pub fn commit_worker_group_if_waited() {
-    let waited = OPEN.with(|o| {
-        o.borrow().as_ref().is_some_and(|open| {
-            open.with_dependent(|_, slot| {
-                slot.as_ref()
-                    .and_then(|g| g.settle.as_ref())
-                    .is_some_and(|s| s.waited.load(Ordering::Acquire))
-            })
-        })
-    });
-    if let Some(mut open) = waited.then(|| take_open(|_| true)).flatten() {
+    let waited = |_: &Keyspace, g: &Group<'_>| {
+        g.settle
+            .as_ref()
+            .is_some_and(|s| s.waited.load(Ordering::Acquire))
+    };
+    if let Some(mut open) = take_group_if(waited) {
         commit(&mut open);
         put_back(open);
     }
@@ -209,15 +215,9 @@ impl Ticket {
             return Some(r);
         }
         let epoch = self.epoch;
-        let ours = |open: &Open| {
-            open.with_dependent(|_, slot| {
-                slot.as_ref()
-                    .and_then(|g| g.settle.as_ref())
-                    .is_some_and(|s| s.epoch == epoch)
-            })
-        };
-        let here = OPEN.with(|o| o.borrow().as_ref().is_some_and(ours));
-        let mut open = here.then(|| take_open(|_| true)).flatten()?;
+        let ours =
+            |_: &Keyspace, g: &Group<'_>| g.settle.as_ref().is_some_and(|s| s.epoch == epoch);
+        let mut open = take_group_if(ours)?;
         let out = open.with_dependent_mut(|_, slot| match slot.as_mut() {
             Some(g) => g.commit().map_err(|_| ()),
             None => Err(()),
@@ -347,13 +347,8 @@ impl Keyspace {
     /// Commits the calling worker's open group, if it is this keyspace's, before the thread
     /// waits for a lock: the group's own locks may be among those it would wait for.
     pub(crate) fn commit_open(&self) {
-        let mine = |ks: &Keyspace| std::ptr::eq(ks, self);
-        let pending = OPEN.with(|o| {
-            o.borrow()
-                .as_ref()
-                .is_some_and(|open| mine(open.borrow_owner()) && is_open(open))
-        });
-        if let Some(mut open) = pending.then(|| take_open(mine)).flatten() {
+        let open_here = |ks: &Keyspace, g: &Group<'_>| std::ptr::eq(ks, self) && g.members > 0;
+        if let Some(mut open) = take_group_if(open_here) {
             commit(&mut open);
             put_back(open);
         }

@@ -91,10 +91,9 @@ pub struct Txn<'a> {
     pub(crate) work: Parts<'a>,
     /// One clock reading per command, so a key cannot expire half-way through it.
     now: u64,
-    /// Runs in a pipeline group (see `crate::group`), which holds its locks and takes its work
-    /// instead of a commit.
-    grouped: bool,
-    /// A group member's view of the element records its group's earlier members staged.
+    /// Set for a pipeline group's member (see `crate::group`), whose group holds its locks and
+    /// takes its work instead of a commit: its view of the element records the group's earlier
+    /// members staged.
     pub(crate) overlay: Option<Overlay>,
 }
 
@@ -110,7 +109,6 @@ impl<'a> Txn<'a> {
             _locks: locks,
             work: Parts::new(ks),
             now: crate::now_ms(),
-            grouped: false,
             overlay: None,
         }
     }
@@ -124,14 +122,13 @@ impl<'a> Txn<'a> {
             _locks: Guards::new(),
             work,
             now: crate::now_ms(),
-            grouped: true,
             overlay: Some(overlay),
         }
     }
 
     /// Whether the transaction belongs to a pipeline group.
     pub fn is_grouped(&self) -> bool {
-        self.grouped
+        self.overlay.is_some()
     }
 
     pub(crate) fn into_parts(self) -> Parts<'a> {
@@ -329,7 +326,7 @@ impl<'a> Txn<'a> {
     pub fn commit(mut self) -> Result<u64> {
         // A member's writes must follow its group's: `Group::absorb` takes them instead.
         debug_assert!(
-            !self.grouped,
+            !self.is_grouped(),
             "a grouped transaction commits through its group"
         );
         write_then_apply(
