@@ -266,7 +266,7 @@ async fn serve(
                 }
             }
             run_held!(false);
-            obs.started = Some(std::time::Instant::now());
+            let mut started = std::time::Instant::now();
             if shared.observe.must_wait(obs.def) {
                 // CLIENT PAUSE: send the replies so far, then hold this command back.
                 if let Err(reason) = durable(ks.storage(), None, write_seq).await {
@@ -282,7 +282,7 @@ async fn serve(
                 }
                 // Permissions may have changed while it waited.
                 resolved = strata_commands::prepare(shared, &mut session, &args);
-                obs.started = Some(std::time::Instant::now());
+                started = std::time::Instant::now();
             }
             // CLIENT REPLY SKIP given by the previous command applies to this one.
             let skipping = std::mem::take(&mut session.reply_skip);
@@ -297,6 +297,7 @@ async fn serve(
                 } else {
                     strata_commands::execute_resolved(ks, &mut session, shared, &args, resolved)
                 };
+            obs.took = started.elapsed();
             shared
                 .observe
                 .after(&obs, &session, &client.addr, &args, &reply);
@@ -417,7 +418,7 @@ fn run_held(
         GROUP_FAILED
     })?;
     for (mut h, (reply, took)) in run.drain(..).zip(replies) {
-        h.obs.took = Some(took);
+        h.obs.took = took;
         shared
             .observe
             .after(&h.obs, session, &client.addr, &h.args, &reply);

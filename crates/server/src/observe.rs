@@ -126,11 +126,9 @@ pub(crate) struct Before {
     pub def: Option<&'static CommandDef>,
     /// The request is refused before running (unknown, arity, auth).
     pub rejected: bool,
-    /// When it started; set by the connection when it runs the request alone (a grouped one
-    /// gets `took` from its run instead, and reads no clock here).
-    pub started: Option<Instant>,
-    /// How long it ran, when it ran in a pipeline group (its run ends later than it does).
-    pub took: Option<std::time::Duration>,
+    /// How long it ran: timed by its pipeline group's run (which ends later than it does), or
+    /// by the connection when it runs alone. Decoding reads no clock.
+    pub took: std::time::Duration,
 }
 
 /// Server-wide observability state.
@@ -184,8 +182,7 @@ pub(crate) fn before(resolved: &Result<&'static CommandDef, CmdError>, args: &[B
     Before {
         def: top.and_then(|d| sub_of(d, args)),
         rejected,
-        started: None,
-        took: None,
+        took: std::time::Duration::ZERO,
     }
 }
 
@@ -336,10 +333,7 @@ impl Observe {
         args: &[Bytes],
         reply: &Reply,
     ) {
-        let elapsed = b
-            .took
-            .or_else(|| b.started.map(|s| s.elapsed()))
-            .unwrap_or_default();
+        let elapsed = b.took;
         let us = elapsed.as_micros() as u64;
         let err = match reply {
             Reply::Error(e) => Some(e),
