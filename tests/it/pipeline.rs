@@ -419,3 +419,49 @@ fn grouped_collection_commands_read_what_their_group_staged() {
         assert!(!seen.contains(v), "{v} both popped and still in the list");
     }
 }
+
+/// A pipeline that rewrites a few keys over and over (their storage writes then carry one
+/// record per key, the last state) leaves every key's last state, with the key count and the
+/// expiry index exact, also after `kill -9`.
+#[test]
+fn keys_a_pipeline_rewrites_keep_their_last_state_through_a_crash() {
+    for cold in [false, true] {
+        let mut server = Server::strata(&[]);
+        let mut c = server.raw();
+        assert_eq!(c.cmd(&["SET", "n", "10"]), b"+OK\r\n");
+        assert_eq!(c.cmd(&["SET", "s", "x", "EX", "1000"]), b"+OK\r\n");
+        if cold {
+            assert_eq!(c.cmd(&["TIER", "DROP"]).first(), Some(&b':'));
+        }
+        let mut buf = Vec::new();
+        for i in 0..50 {
+            let v = i.to_string();
+            buf.extend(encode(&[b"INCR", b"n"]));
+            buf.extend(encode(&[b"HINCRBY", b"h", b"f", b"2"]));
+            buf.extend(encode(&[b"RPUSH", b"l", v.as_bytes()]));
+            if i % 2 == 0 {
+                buf.extend(encode(&[b"SET", b"s", v.as_bytes(), b"EX", b"1000"]));
+            } else {
+                buf.extend(encode(&[b"SET", b"s", v.as_bytes()]));
+            }
+        }
+        buf.extend(encode(&[b"EXPIRE", b"n", b"5000"]));
+        c.send(&buf);
+        for _ in 0..201 {
+            let r = c.reply();
+            assert!(matches!(r.first(), Some(b':' | b'+')), "{r:?}");
+        }
+        server.kill9();
+        server.restart();
+        let mut c = server.raw();
+        assert_eq!(c.cmd(&["GET", "n"]), b"$2\r\n60\r\n", "cold: {cold}");
+        assert_eq!(c.cmd(&["HGET", "h", "f"]), b"$3\r\n100\r\n");
+        assert_eq!(c.cmd(&["LLEN", "l"]), b":50\r\n");
+        assert_eq!(c.cmd(&["LINDEX", "l", "-1"]), b"$2\r\n49\r\n");
+        assert_eq!(c.cmd(&["GET", "s"]), b"$2\r\n49\r\n");
+        assert_eq!(c.cmd(&["TTL", "s"]), b":-1\r\n");
+        assert_eq!(c.cmd(&["DBSIZE"]), b":4\r\n");
+        let info = String::from_utf8_lossy(&c.cmd(&["INFO", "keyspace"])).into_owned();
+        assert!(info.contains("db0:keys=4,expires=1,"), "{info}");
+    }
+}

@@ -382,6 +382,9 @@ impl Keyspace {
                 g.held.push((i, guard));
                 continue;
             }
+            // An earlier member may have written this key: let the member's record of it
+            // replace theirs in the group's write.
+            parts.batch.may_repeat();
             if let Some(state) = g.state(phys, k) {
                 parts.reads.push((phys, Bytes::copy_from_slice(k), state));
             }

@@ -716,3 +716,35 @@ fn group_members_read_the_elements_earlier_members_staged() {
         pairs(&[(b"c", b"30")])
     );
 }
+
+/// Members of a group that write the same key (pipelined INCRs of one counter, HSETs of one
+/// hash) leave one record of it in the group's write, the last member's.
+#[test]
+fn a_group_writes_a_key_its_members_rewrite_once() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let ks = open(dir.path());
+    let entries = || {
+        ks.storage()
+            .property(
+                strata_storage::Cf::Meta,
+                "rocksdb.num-entries-active-mem-table",
+            )
+            .expect("property")
+    };
+    let before = entries();
+    let mut g = ks.group();
+    for i in 0..5u8 {
+        let mut t = ks.txn_in(&mut g, &[(0, b"k")]).expect("joins");
+        t.put(0, b"k", Record::string(Bytes::from(vec![b'0' + i])))
+            .expect("put");
+        g.absorb(t);
+        let mut t = ks.txn_in(&mut g, &[(0, b"other")]).expect("joins");
+        t.put(0, b"other", Record::string(Bytes::from_static(b"x")))
+            .expect("put");
+        g.absorb(t);
+    }
+    g.commit().expect("commit");
+    assert_eq!(entries() - before, 2);
+    assert_eq!(get(&ks, 0, b"k"), Some(Bytes::from_static(b"4")));
+    assert_eq!(ks.storage().key_count(0), 2);
+}

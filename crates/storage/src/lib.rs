@@ -672,6 +672,7 @@ impl Storage {
             rep: Rep::default(),
             deltas: Vec::new(),
             clears: Vec::new(),
+            repeats: false,
         }
     }
 
@@ -705,15 +706,24 @@ pub struct Batch<'a> {
     deltas: Vec<(u16, [i64; stats::LANES])>,
     /// Physical dbs this batch empties: their counters are reset, not adjusted.
     clears: Vec<u16>,
+    /// Whether this batch may write a key that the batch absorbing it wrote too (see `absorb`).
+    repeats: bool,
 }
 
 impl Batch<'_> {
+    /// Marks the batch as one that may write a key the batch absorbing it wrote too (a group
+    /// member's keys whose locks the group already held). Unmarked, `absorb` does not look for
+    /// such keys: a pipeline of distinct keys pays nothing for the search.
+    pub fn may_repeat(&mut self) {
+        self.repeats = true;
+    }
+
     /// Writes `rec` under `key`, replacing `prev` (None: the key is new). `size` is the key's new
     /// logical size. Keeps the ttl index and both counters in step.
     pub fn put(&mut self, phys: u16, key: &[u8], rec: &Record, size: u64, prev: Option<Prev>) {
         let s = self.s;
         let (head, crc) = rec.encode_parts();
-        self.rep.put(
+        self.rep.put_latest(
             s.tags(Cf::Meta),
             &[&meta_prefix(phys), key],
             &[&head, &rec.body, &crc],
@@ -747,7 +757,7 @@ impl Batch<'_> {
     pub fn delete(&mut self, phys: u16, key: &[u8], prev: Prev) {
         let s = self.s;
         self.rep
-            .delete(s.tags(Cf::Meta), &[&meta_prefix(phys), key]);
+            .delete_latest(s.tags(Cf::Meta), &[&meta_prefix(phys), key]);
         if prev.expire_ms != 0 {
             self.rep
                 .delete(s.tags(Cf::Ttl), &[&ttl_prefix(phys, prev.expire_ms), key]);
@@ -818,6 +828,9 @@ impl Batch<'_> {
     /// commit as one write: one WAL record, one memtable pass and one counter operand per db for
     /// a pipeline's commands (see `Group` in the keyspace). Batches that empty a db do not mix.
     /// `other` is left empty, its buffers kept, for the next command to fill.
+    ///
+    /// If `other` was marked with [`Batch::may_repeat`], a key's record in it replaces this
+    /// batch's record of the key: the memtable takes the last state of a key once.
     pub fn absorb(&mut self, other: &mut Batch<'_>) {
         debug_assert!(self.clears.is_empty() && other.clears.is_empty());
         if self.deltas.is_empty() {
@@ -826,7 +839,8 @@ impl Batch<'_> {
         for (d, delta) in other.deltas.drain(..) {
             self.count(d, delta);
         }
-        self.rep.append(&mut other.rep);
+        self.rep
+            .append(&mut other.rep, std::mem::take(&mut other.repeats));
     }
 
     /// Appends the batch (with its counter merges) to the WAL and memtables, then updates the

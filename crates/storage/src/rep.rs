@@ -7,6 +7,12 @@
 //! their parts, so a put allocates nothing, and a group takes in a member's records with one
 //! copy.
 //!
+//! A group's members often write the same key in turn (pipelined HSETs, LPUSHes or INCRs of one
+//! key rewrite its metadata each time), and only the last of those writes can ever be read: the
+//! batch commits whole. So a point write made with [`Rep::put_latest`] or [`Rep::delete_latest`]
+//! takes out the earlier one of its key, and the memtable gets one insert per key per commit
+//! rather than one per write.
+//!
 //! The format is RocksDB's by construction: the bytes before a record's key (its type tag and
 //! column family id) are learnt at open from a batch RocksDB itself builds ([`Tags::learn`]),
 //! and a unit test compares whole batches with RocksDB's.
@@ -15,6 +21,11 @@ use rocksdb::{ColumnFamily, WriteBatch};
 
 /// Bytes before the first record: the sequence (RocksDB fills it in) and the record count.
 pub(crate) const HEADER: usize = 12;
+
+/// Replaceable records a batch keeps track of at most (a pipeline group's members at most): the
+/// search for an earlier one stays short, and the writes beyond are plain ones, as if each key
+/// were new (never wrong, since the later of two records of a key wins).
+const MAX_LATEST: usize = 64;
 
 /// The bytes that open one kind of record in one column family.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -72,6 +83,18 @@ impl Tags {
 pub(crate) struct Rep {
     buf: Vec<u8>,
     count: u32,
+    /// The records written with `put_latest` or `delete_latest`, which a later point write of
+    /// their key replaces.
+    latest: Vec<Latest>,
+}
+
+/// Where a replaceable record lies in `Rep::buf`.
+#[derive(Debug, Clone, Copy)]
+struct Latest {
+    start: usize,
+    key: usize,
+    key_len: usize,
+    end: usize,
 }
 
 impl Rep {
@@ -89,13 +112,15 @@ impl Rep {
         self.count += 1;
     }
 
-    /// A length-prefixed string made of `parts`.
-    fn string(&mut self, parts: &[&[u8]]) {
+    /// A length-prefixed string made of `parts`; returns where its bytes start.
+    fn string(&mut self, parts: &[&[u8]]) -> usize {
         let len: usize = parts.iter().map(|p| p.len()).sum();
         varint32(&mut self.buf, len as u32);
+        let at = self.buf.len();
         for p in parts {
             self.buf.extend_from_slice(p);
         }
+        at
     }
 
     /// `key` (the concatenation of its parts) gets `value`.
@@ -108,6 +133,75 @@ impl Rep {
     pub(crate) fn delete(&mut self, t: &Tags, key: &[&[u8]]) {
         self.open(&t.delete);
         self.string(key);
+    }
+
+    /// `put`, replacing the batch's earlier `put_latest` or `delete_latest` of `key`. Only one
+    /// family may use these: keys are compared without it.
+    pub(crate) fn put_latest(&mut self, t: &Tags, key: &[&[u8]], value: &[&[u8]]) {
+        if self.latest.len() >= MAX_LATEST {
+            return self.put(t, key, value);
+        }
+        self.take_out(key);
+        self.open(&t.put);
+        let start = self.buf.len() - t.put.len as usize;
+        let key_at = self.string(key);
+        let key_len = self.buf.len() - key_at;
+        self.string(value);
+        self.note(start, key_at, key_len);
+    }
+
+    /// `delete`, replacing the batch's earlier `put_latest` or `delete_latest` of `key`.
+    pub(crate) fn delete_latest(&mut self, t: &Tags, key: &[&[u8]]) {
+        if self.latest.len() >= MAX_LATEST {
+            return self.delete(t, key);
+        }
+        self.take_out(key);
+        self.open(&t.delete);
+        let start = self.buf.len() - t.delete.len as usize;
+        let key_at = self.string(key);
+        let key_len = self.buf.len() - key_at;
+        self.note(start, key_at, key_len);
+    }
+
+    /// Notes the replaceable record from `start` to the buffer's end, whose key is at `key`.
+    fn note(&mut self, start: usize, key: usize, key_len: usize) {
+        let end = self.buf.len();
+        self.latest.push(Latest {
+            start,
+            key,
+            key_len,
+            end,
+        });
+    }
+
+    /// Removes the earlier replaceable record of `key`, if the batch has one.
+    fn take_out(&mut self, key: &[&[u8]]) {
+        if self.latest.is_empty() {
+            return;
+        }
+        let key_len: usize = key.iter().map(|p| p.len()).sum();
+        let buf = &self.buf;
+        let same = |l: &Latest| {
+            let mut at = l.key;
+            l.key_len == key_len
+                && key.iter().all(|p| {
+                    let same = buf.get(at..at + p.len()) == Some(*p);
+                    at += p.len();
+                    same
+                })
+        };
+        let Some(i) = self.latest.iter().position(same) else {
+            return;
+        };
+        let l = self.latest.remove(i);
+        self.buf.drain(l.start..l.end);
+        self.count -= 1;
+        let gone = l.end - l.start;
+        for later in self.latest.iter_mut().filter(|m| m.start > l.start) {
+            later.start -= gone;
+            later.key -= gone;
+            later.end -= gone;
+        }
     }
 
     pub(crate) fn merge(&mut self, t: &Tags, key: &[&[u8]], operand: &[&[u8]]) {
@@ -124,7 +218,10 @@ impl Rep {
     }
 
     /// Moves `other`'s records after these, leaving it empty with its buffer kept for reuse.
-    pub(crate) fn append(&mut self, other: &mut Rep) {
+    /// With `repeats`, `other`'s replaceable records replace these records of their keys; the
+    /// caller passes it only when `other` may write a key these records wrote, so a pipeline of
+    /// distinct keys searches nothing.
+    pub(crate) fn append(&mut self, other: &mut Rep, repeats: bool) {
         if other.is_empty() {
             return;
         }
@@ -133,14 +230,29 @@ impl Rep {
             std::mem::swap(self, other);
             other.buf.clear();
             other.count = 0;
+            other.latest.clear();
             return;
+        }
+        if repeats {
+            for l in &other.latest {
+                self.take_out(&[&other.buf[l.key..l.key + l.key_len]]);
+            }
         }
         if self.buf.is_empty() {
             self.buf.reserve(other.buf.len());
             self.buf.extend_from_slice(&[0; HEADER]);
         }
+        let base = self.buf.len() - HEADER;
         self.buf.extend_from_slice(&other.buf[HEADER..]);
         self.count += other.count;
+        let room = MAX_LATEST.saturating_sub(self.latest.len());
+        self.latest
+            .extend(other.latest.drain(..).take(room).map(|l| Latest {
+                start: l.start + base,
+                key: l.key + base,
+                key_len: l.key_len,
+                end: l.end + base,
+            }));
         other.buf.clear();
         other.count = 0;
     }
@@ -198,22 +310,85 @@ mod tests {
             let mut other = Rep::default();
             other.put(&t, &[b""], &[b""]);
             theirs.put_cf(cf, b"", b"");
-            mine.append(&mut other);
+            mine.append(&mut other, false);
             assert!(other.is_empty());
             // A drained batch is refilled (its buffer reused) and appended again.
             other.put(&t, &[b"again"], &[b"v"]);
             theirs.put_cf(cf, b"again", b"v");
-            mine.append(&mut other);
+            mine.append(&mut other, false);
             assert_eq!(mine.write_batch().data(), theirs.data(), "family {name}");
             // Appended to an empty batch, records move over whole.
             let mut empty = Rep::default();
             other.put(&t, &[b"k"], &[&long[..], b"tail"]);
-            empty.append(&mut other);
+            empty.append(&mut other, false);
             assert!(other.is_empty());
             let mut alone = WriteBatch::default();
             alone.put_cf(cf, b"k", [&long[..], b"tail"].concat());
             assert_eq!(empty.write_batch().data(), alone.data(), "family {name}");
         }
+    }
+
+    /// Of a key's writes made with `put_latest` and `delete_latest`, only the last stays, in
+    /// its place in the order: within a batch, across `append`, and after earlier removals moved
+    /// the records that follow.
+    #[test]
+    fn a_later_write_of_a_key_replaces_the_earlier_one() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut o = Options::default();
+        o.create_if_missing(true);
+        o.create_missing_column_families(true);
+        let db = DB::open_cf(&o, dir.path(), ["meta", "elems"]).expect("open");
+        let (meta, elems) = (
+            db.cf_handle("meta").expect("cf"),
+            db.cf_handle("elems").expect("cf"),
+        );
+        let (m, e) = (Tags::learn(meta), Tags::learn(elems));
+        let long = vec![9u8; 300];
+        let mut mine = Rep::default();
+        mine.put_latest(&m, &[b"\0\x01", b"a"], &[b"v1"]);
+        mine.put(&e, &[b"x"], &[b"1"]);
+        mine.put_latest(&m, &[b"\0\x01b"], &[b"w"]);
+        mine.put_latest(&m, &[b"\0", b"\x01a"], &[&long[..]]);
+        mine.delete_latest(&m, &[b"\0\x01b"]);
+        // Another family's record of the same key bytes is not replaced.
+        mine.put(&e, &[b"\0\x01a"], &[b"elem"]);
+        let mut other = Rep::default();
+        other.put_latest(&m, &[b"\0\x01a"], &[b"v3"]);
+        other.put_latest(&m, &[b"c"], &[b"z"]);
+        other.delete(&e, &[b"y"]);
+        mine.append(&mut other, true);
+        mine.put_latest(&m, &[b"c"], &[b"z2"]);
+        mine.put_latest(&m, &[b"\0\x01ab"], &[b"longer key"]);
+
+        let mut theirs = WriteBatch::default();
+        theirs.put_cf(elems, b"x", b"1");
+        theirs.delete_cf(meta, b"\0\x01b");
+        theirs.put_cf(elems, b"\0\x01a", b"elem");
+        theirs.put_cf(meta, b"\0\x01a", b"v3");
+        theirs.delete_cf(elems, b"y");
+        theirs.put_cf(meta, b"c", b"z2");
+        theirs.put_cf(meta, b"\0\x01ab", b"longer key");
+        assert_eq!(mine.write_batch().data(), theirs.data());
+
+        // A batch whose every record was replaced holds the replacement alone.
+        let mut one = Rep::default();
+        one.put_latest(&m, &[b"k"], &[&long[..]]);
+        one.delete_latest(&m, &[b"k"]);
+        one.put_latest(&m, &[b"k"], &[b"last"]);
+        let mut alone = WriteBatch::default();
+        alone.put_cf(meta, b"k", b"last");
+        assert_eq!(one.write_batch().data(), alone.data());
+
+        // Appended without `repeats`, both records of a key stay (the later wins in RocksDB).
+        let mut first = Rep::default();
+        first.put_latest(&m, &[b"k"], &[b"1"]);
+        let mut second = Rep::default();
+        second.put_latest(&m, &[b"k"], &[b"2"]);
+        first.append(&mut second, false);
+        let mut both = WriteBatch::default();
+        both.put_cf(meta, b"k", b"1");
+        both.put_cf(meta, b"k", b"2");
+        assert_eq!(first.write_batch().data(), both.data());
     }
 
     #[test]

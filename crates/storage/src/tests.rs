@@ -203,3 +203,47 @@ fn a_failed_write_turns_storage_read_only() {
     assert!(s.get(0, b"a").expect("read").is_some());
     assert!(s.get(0, b"b").expect("read").is_none());
 }
+
+/// A batch that writes one key several times (a group of HSETs of one hash, say) leaves one
+/// record of it in the memtable, with the counters and the ttl index of the whole sequence.
+#[test]
+fn a_batch_writes_each_key_once() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let s = open(dir.path());
+    let rec = |body: &'static [u8], expire_ms| Record {
+        kind: Kind::String,
+        expire_ms,
+        body: Bytes::from_static(body),
+    };
+    let mut b = s.batch();
+    b.put(0, b"k", &rec(b"1", 0), 2, None);
+    b.put(0, b"other", &rec(b"x", 0), 6, None);
+    let p = Prev {
+        expire_ms: 0,
+        size: 2,
+    };
+    b.put(0, b"k", &rec(b"22", 5000), 3, Some(p));
+    let p = Prev {
+        expire_ms: 5000,
+        size: 3,
+    };
+    b.delete(0, b"k", p);
+    b.put(0, b"k", &rec(b"333", 9000), 4, None);
+    let mut member = s.batch();
+    let p = Prev {
+        expire_ms: 9000,
+        size: 4,
+    };
+    member.put(0, b"k", &rec(b"4444", 0), 5, Some(p));
+    member.may_repeat();
+    b.absorb(&mut member);
+    b.commit().expect("commit");
+    let entries = s.property(Cf::Meta, "rocksdb.num-entries-active-mem-table");
+    assert_eq!(entries, Some(2));
+    assert_eq!((s.key_count(0), s.data_bytes(0)), (2, 11));
+    assert_eq!(
+        s.get(0, b"k").expect("get").map(|r| (r.body, r.expire_ms)),
+        Some((Bytes::from_static(b"4444"), 0))
+    );
+    assert!(s.due_ttl(0, u64::MAX, 10).expect("due").is_empty());
+}
