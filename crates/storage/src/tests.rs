@@ -247,3 +247,28 @@ fn a_batch_writes_each_key_once() {
     );
     assert!(s.due_ttl(0, u64::MAX, 10).expect("due").is_empty());
 }
+
+/// With a small memory share (8 MiB of block cache: `hot-memory 32mb`), memtables are sized to
+/// the budget they are charged to, and fill before they flush: a few flushes for a few MiB of
+/// writes, not one every few dozen records (as 8 MiB memtables in a 4 MiB budget made).
+#[test]
+fn memtables_fit_a_small_memory_share() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut opts = StorageOptions::new(dir.path());
+    opts.block_cache_bytes = 8 << 20;
+    let s = Storage::open(&opts).expect("open");
+    let value = Bytes::from(vec![b'v'; 128]);
+    for i in 0..3000u32 {
+        let mut b = s.batch();
+        for j in 0..16u32 {
+            let key = format!("key:{:012}", i * 16 + j);
+            b.put(0, key.as_bytes(), &Record::string(value.clone()), 144, None);
+        }
+        b.commit().expect("commit");
+    }
+    s.shutdown();
+    let log = std::fs::read_to_string(dir.path().join("LOG")).expect("LOG");
+    let flushes = log.matches("\"event\": \"flush_started\"").count();
+    // 48,000 records of about 170 bytes: 8 MiB, eight 1 MiB memtables or so.
+    assert!((4..=30).contains(&flushes), "{flushes} flushes");
+}
