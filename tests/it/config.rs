@@ -73,3 +73,61 @@ fn bad_config_fails_fast() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("FATAL CONFIG"));
 }
+
+/// The compression settings reach RocksDB (its OPTIONS file in the data dir records them for
+/// every family), and a compression the build does not offer stops the start.
+#[test]
+fn rocksdb_compression_settings_reach_the_engine() {
+    let mut s = Server::strata(&[
+        "--rocksdb.compression",
+        "no",
+        "--rocksdb.bottommost-compression",
+        "LZ4",
+    ]);
+    let mut c = s.raw();
+    assert_eq!(
+        c.cmd(&["CONFIG", "GET", "rocksdb.*compression"]),
+        b"*4\r\n$19\r\nrocksdb.compression\r\n$2\r\nno\r\n$30\r\nrocksdb.bottommost-compression\r\n$3\r\nlz4\r\n"
+    );
+    assert_eq!(c.cmd(&["SET", "k", "v"]), b"+OK\r\n");
+    s.restart();
+    assert_eq!(s.raw().cmd(&["GET", "k"]), b"$1\r\nv\r\n");
+    let options = std::fs::read_dir(s.data_dir())
+        .expect("data dir")
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_name().to_string_lossy().starts_with("OPTIONS-"))
+        .max_by_key(|e| e.file_name())
+        .map(|e| std::fs::read_to_string(e.path()).expect("read OPTIONS"))
+        .expect("an OPTIONS file");
+    // Per family (RocksDB's unused "default" family keeps its own defaults).
+    let mut family = "";
+    let mut seen = Vec::new();
+    for l in options.lines().map(str::trim) {
+        if let Some(name) = l.strip_prefix("[CFOptions \"") {
+            family = name.trim_end_matches("\"]");
+        } else if l.starts_with('[') {
+            family = "";
+        } else if !family.is_empty() && family != "default" {
+            if let Some(v) = l.strip_prefix("compression=") {
+                seen.push((family, "compression", v));
+            } else if let Some(v) = l.strip_prefix("bottommost_compression=") {
+                seen.push((family, "bottommost", v));
+            }
+        }
+    }
+    assert_eq!(seen.len(), 10, "{seen:?}");
+    for (family, what, v) in seen {
+        let want = match what {
+            "compression" => "kNoCompression",
+            _ => "kLZ4Compression",
+        };
+        assert_eq!(v, want, "{what} of {family}");
+    }
+
+    let out = std::process::Command::new(crate::util::strata_bin())
+        .args(["--rocksdb.compression", "snappy"])
+        .output()
+        .expect("run");
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("FATAL CONFIG"));
+}

@@ -137,6 +137,18 @@ pub static DEFS: &[Def] = &[
     def("rocksdb.block-cache-size", "0", Kind::Memory, false),
     def("rocksdb.write-buffer-size", "8mb", Kind::Memory, false),
     def("rocksdb.max-background-jobs", "2", Kind::Int(1, 64), false),
+    def(
+        "rocksdb.compression",
+        "lz4",
+        Kind::Enum(strata_storage::Compression::NAMES),
+        false,
+    ),
+    def(
+        "rocksdb.bottommost-compression",
+        "zstd",
+        Kind::Enum(strata_storage::Compression::NAMES),
+        false,
+    ),
     // Read-only answers for tools that ask (redis-benchmark reads both at start).
     def("appendonly", "yes", Kind::Enum(&["yes"]), false),
     def("save", "", Kind::Str, false),

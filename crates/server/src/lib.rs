@@ -345,6 +345,14 @@ fn open_storage(c: &Config, activity: Activity) -> Result<Arc<Storage>, String> 
     o.block_cache_bytes = rocksdb_share(c) as usize;
     o.write_buffer_bytes = c.get_u64("rocksdb.write-buffer-size") as usize;
     o.max_background_jobs = c.get_u64("rocksdb.max-background-jobs") as i32;
+    o.compression = c
+        .get("rocksdb.compression")
+        .parse()
+        .unwrap_or(o.compression);
+    o.bottommost_compression = c
+        .get("rocksdb.bottommost-compression")
+        .parse()
+        .unwrap_or(o.bottommost_compression);
     Storage::open(&o).map_err(|e| format!("cannot open the data dir {}: {e}", o.path.display()))
 }
 

@@ -61,6 +61,11 @@ pub struct StorageOptions {
     pub write_buffer_bytes: usize,
     /// RocksDB flush and compaction threads.
     pub max_background_jobs: i32,
+    /// Compression of the levels above the last (`rocksdb.compression`).
+    pub compression: Compression,
+    /// Compression of the last level, where most of the data lies
+    /// (`rocksdb.bottommost-compression`).
+    pub bottommost_compression: Compression,
     /// The request threads' activity, which times the group fsync under `always` (see `sync`).
     /// The default is never busy: the fsync starts as soon as a writer asks.
     pub activity: Activity,
@@ -76,7 +81,46 @@ impl StorageOptions {
             block_cache_bytes: 64 << 20,
             write_buffer_bytes: 8 << 20,
             max_background_jobs: 2,
+            compression: Compression::Lz4,
+            bottommost_compression: Compression::Zstd,
             activity: Activity::default(),
+        }
+    }
+}
+
+/// How RocksDB compresses a level's blocks. A block read from disk (a cold key's) is
+/// decompressed each time it enters the block cache: LZ4 costs little CPU, ZSTD less disk.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Compression {
+    /// `no`: blocks as they are.
+    None,
+    /// `lz4`: fast to read back.
+    Lz4,
+    /// `zstd`: smaller on disk, several times the CPU to read back.
+    Zstd,
+}
+
+impl Compression {
+    /// The config values, in order.
+    pub const NAMES: &'static [&'static str] = &["no", "lz4", "zstd"];
+
+    fn rocksdb(self) -> DBCompressionType {
+        match self {
+            Compression::None => DBCompressionType::None,
+            Compression::Lz4 => DBCompressionType::Lz4,
+            Compression::Zstd => DBCompressionType::Zstd,
+        }
+    }
+}
+
+impl std::str::FromStr for Compression {
+    type Err = ();
+    fn from_str(s: &str) -> std::result::Result<Self, ()> {
+        match s.to_ascii_lowercase().as_str() {
+            "no" => Ok(Compression::None),
+            "lz4" => Ok(Compression::Lz4),
+            "zstd" => Ok(Compression::Zstd),
+            _ => Err(()),
         }
     }
 }
@@ -929,8 +973,8 @@ fn cf_options(cf: Cf, opts: &StorageOptions, cache: &Cache, db: &gc::DbSlot) -> 
     // four of them per family let writes go on while earlier ones flush.
     o.set_write_buffer_size(memtable_bytes(opts));
     o.set_max_write_buffer_number(4);
-    o.set_compression_type(DBCompressionType::Lz4);
-    o.set_bottommost_compression_type(DBCompressionType::Zstd);
+    o.set_compression_type(opts.compression.rocksdb());
+    o.set_bottommost_compression_type(opts.bottommost_compression.rocksdb());
     if matches!(cf, Cf::Meta | Cf::Sub) {
         // Point reads of absent keys (GET of a missing key, SET of a new one reading its previous
         // state) otherwise walk the memtable skip list; a whole-key bloom answers most of them.
