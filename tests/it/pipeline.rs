@@ -465,3 +465,94 @@ fn keys_a_pipeline_rewrites_keep_their_last_state_through_a_crash() {
         assert!(info.contains("db0:keys=4,expires=1,"), "{info}");
     }
 }
+
+/// Runs of LPOPs and RPOPs in pipelines (which read the items ahead of them once per run),
+/// mixed with pushes at both ends, LINDEX and LLEN, on a long list and a short one that drains,
+/// give the replies of a model, warm and cold.
+#[test]
+fn runs_of_pops_in_pipelines_match_a_model() {
+    use rand::rngs::StdRng;
+    use rand::{Rng, SeedableRng};
+    use std::collections::VecDeque;
+
+    let bulk = |v: Option<&String>| match v {
+        Some(v) => format!("${}\r\n{v}\r\n", v.len()),
+        None => "$-1\r\n".to_string(),
+    };
+    for cold in [false, true] {
+        let server = Server::strata(&[]);
+        let mut c = server.raw();
+        let mut rng = StdRng::seed_from_u64(7);
+        let mut lists: [VecDeque<String>; 2] = [
+            (0..200).map(|i| format!("i{i}")).collect(),
+            (0..3).map(|i| format!("s{i}")).collect(),
+        ];
+        for (name, items) in ["q", "short"].iter().zip(&lists) {
+            let mut args = vec!["RPUSH", name];
+            args.extend(items.iter().map(String::as_str));
+            assert_eq!(c.cmd(&args), format!(":{}\r\n", items.len()).into_bytes());
+        }
+        let mut fresh = 0;
+        for batch in 0..8 {
+            if cold {
+                assert_eq!(c.cmd(&["TIER", "DROP"]).first(), Some(&b':'));
+            }
+            let mut buf = Vec::new();
+            let mut want = Vec::new();
+            for _ in 0..60 {
+                let (l, name) = if rng.random_range(0..10) == 0 {
+                    (1, "short")
+                } else {
+                    (0, "q")
+                };
+                let model = &mut lists[l];
+                match rng.random_range(0..20) {
+                    0..=6 => {
+                        buf.extend(encode(&[b"LPOP", name.as_bytes()]));
+                        want.push(bulk(model.pop_front().as_ref()));
+                    }
+                    7..=13 => {
+                        buf.extend(encode(&[b"RPOP", name.as_bytes()]));
+                        want.push(bulk(model.pop_back().as_ref()));
+                    }
+                    14 | 15 => {
+                        fresh += 1;
+                        let v = format!("n{fresh}");
+                        let left = rng.random_range(0..2) == 0;
+                        let cmd: &[u8] = if left { b"LPUSH" } else { b"RPUSH" };
+                        buf.extend(encode(&[cmd, name.as_bytes(), v.as_bytes()]));
+                        if left {
+                            model.push_front(v);
+                        } else {
+                            model.push_back(v);
+                        }
+                        want.push(format!(":{}\r\n", model.len()));
+                    }
+                    16 | 17 => {
+                        let i = rng.random_range(0..model.len().max(1) + 2);
+                        buf.extend(encode(&[
+                            b"LINDEX",
+                            name.as_bytes(),
+                            i.to_string().as_bytes(),
+                        ]));
+                        want.push(bulk(model.get(i)));
+                    }
+                    _ => {
+                        buf.extend(encode(&[b"LLEN", name.as_bytes()]));
+                        want.push(format!(":{}\r\n", model.len()));
+                    }
+                }
+            }
+            c.send(&buf);
+            for (i, w) in want.iter().enumerate() {
+                let got = c.reply();
+                assert_eq!(
+                    String::from_utf8_lossy(&got),
+                    *w,
+                    "batch {batch}, command {i} (cold: {cold})"
+                );
+            }
+        }
+        assert!(lists[0].len() < 150, "the runs of pops took most of q");
+    }
+}

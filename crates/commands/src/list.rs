@@ -116,6 +116,7 @@ pub(crate) fn pop(
     n: u64,
 ) -> Result<Vec<Bytes>, CmdError> {
     let n = n.min(c.h.len);
+    read_ahead(t, c, left, n)?;
     let mut items = if left {
         read_range(t, c, 0, n)?
     } else {
@@ -138,6 +139,49 @@ pub(crate) fn pop(
         c.h.bytes
             .saturating_sub(items.iter().map(|b| b.len() as u64).sum());
     Ok(items)
+}
+
+/// Items a pop in a pipeline group reads ahead for the group's next pops of the list, at most.
+const READ_AHEAD: u64 = 32;
+
+/// Bytes of items read ahead at most (by the list's mean item size).
+const READ_AHEAD_BYTES: u64 = 256 << 10;
+
+/// Before a pop of `n` items in a pipeline group that already popped this end of the list,
+/// reads the items that the next pops would take into the group's overlay with one iterator
+/// (`Txn::read_ahead`), so that a run of LPOPs or RPOPs does not pay a point read each. The
+/// first pop of a group reads only its own items: a lone pop would waste the iterator.
+fn read_ahead(t: &Txn<'_>, c: &Coll, left: bool, n: u64) -> Result<(), CmdError> {
+    if !t.is_grouped() || n == 0 || n > POINT_READS as u64 || c.h.len <= n {
+        return Ok(());
+    }
+    // The item just past this end: the last one an earlier pop of the group took from it.
+    let popped = if left {
+        at(c, u64::MAX)
+    } else {
+        list_index(c.h.tail)
+    };
+    let next = if left {
+        at(c, 0)
+    } else {
+        list_index(c.h.tail.wrapping_sub(1))
+    };
+    // Read ahead when an earlier pop took the item before, and no read ahead holds the next.
+    if !matches!(t.elem_staged(c, &popped), Some(None)) || t.elem_staged(c, &next).is_some() {
+        return Ok(());
+    }
+    let mean = c.h.bytes / c.h.len;
+    let ahead = READ_AHEAD.min(c.h.len).min(READ_AHEAD_BYTES / mean.max(1)) as usize;
+    if ahead <= n as usize {
+        return Ok(());
+    }
+    if left {
+        t.read_ahead(c, Some(&at(c, 0)), Some(&at(c, ahead as u64)), false, ahead)?;
+    } else {
+        let from = at(c, c.h.len - ahead as u64);
+        t.read_ahead(c, Some(&from), Some(&list_index(c.h.tail)), true, ahead)?;
+    }
+    Ok(())
 }
 
 /// Stages the change of the list from `old` (its current items) to `new`, rewriting only the

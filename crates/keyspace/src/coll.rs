@@ -181,6 +181,48 @@ impl Txn<'_> {
         self.ks.storage.get_elem(Cf::Sub, &key)
     }
 
+    /// What the group's earlier members left for an element: None when they neither staged nor
+    /// read it ahead, `Some(None)` when they removed it. Always None outside a group.
+    pub fn elem_staged(&self, c: &Coll, suffix: &[u8]) -> Option<Option<Bytes>> {
+        let key = c.elem_key(suffix);
+        let o = self.overlay.as_ref()?.borrow();
+        o.iter()
+            .rev()
+            .find(|(cf, k, _)| *cf == Cf::Sub && *k == key)
+            .map(|(_, _, v)| v.clone())
+    }
+
+    /// Reads up to `limit` stored elements with suffixes in `[from, to)` (from the `to` end when
+    /// `reverse`) into the group's overlay, where the point reads of the group's next members
+    /// find them: a run of pops of one list in a pipeline group then costs one iterator rather
+    /// than a point read per pop. Elements the group staged keep their staged state, and later
+    /// stagings win, as any overlay entry. Outside a group it reads nothing.
+    pub fn read_ahead(
+        &self,
+        c: &Coll,
+        from: Option<&[u8]>,
+        to: Option<&[u8]>,
+        reverse: bool,
+        limit: usize,
+    ) -> Result<()> {
+        let Some(o) = &self.overlay else {
+            return Ok(());
+        };
+        let (lo, hi) = (c.bound(from, false), c.bound(to, true));
+        let stored =
+            self.ks
+                .storage
+                .scan_elems(Cf::Sub, &lo, &hi, reverse, limit, c.prefix.len())?;
+        let mut o = o.borrow_mut();
+        for (suffix, v) in stored {
+            let key = c.elem_key(&suffix);
+            if !o.iter().any(|(cf, k, _)| *cf == Cf::Sub && *k == key) {
+                o.push((Cf::Sub, key, Some(v)));
+            }
+        }
+        Ok(())
+    }
+
     /// Stages an element write. The caller updates `c.h` to match.
     pub fn elem_put(&mut self, c: &Coll, suffix: &[u8], value: &[u8]) {
         self.stage_elem(Cf::Sub, c.elem_key(suffix), Some(value));

@@ -748,3 +748,55 @@ fn a_group_writes_a_key_its_members_rewrite_once() {
     assert_eq!(get(&ks, 0, b"k"), Some(Bytes::from_static(b"4")));
     assert_eq!(ks.storage().key_count(0), 2);
 }
+
+/// Elements read ahead into a group's overlay answer the next members' point reads, never hide
+/// what the group staged before, and give way to what it stages after.
+#[test]
+fn elements_read_ahead_give_way_to_what_the_group_staged() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let ks = open(dir.path());
+    let fields: [(&[u8], &[u8]); 4] = [(b"a", b"1"), (b"b", b"2"), (b"c", b"3"), (b"d", b"4")];
+    hash_put(&ks, b"h", &fields);
+    let mut g = ks.group();
+    let mut t = ks.txn_in(&mut g, &[(0, b"h")]).expect("joins");
+    let c = found(t.coll(0, b"h", Kind::Hash).expect("coll"));
+    t.elem_del(&c, b"b");
+    g.absorb(t);
+
+    let mut t = ks.txn_in(&mut g, &[(0, b"h")]).expect("joins");
+    let c = found(t.coll(0, b"h", Kind::Hash).expect("coll"));
+    assert_eq!(t.elem_staged(&c, b"c"), None);
+    t.read_ahead(&c, None, None, false, 10).expect("read ahead");
+    // Read ahead: in the overlay now, with the stored value.
+    assert_eq!(
+        t.elem_staged(&c, b"c"),
+        Some(Some(Bytes::from_static(b"3")))
+    );
+    // Staged before: the removal still stands.
+    assert_eq!(t.elem_get(&c, b"b").expect("get"), None);
+    t.elem_del(&c, b"d");
+    g.absorb(t);
+
+    let mut t = ks.txn_in(&mut g, &[(0, b"h")]).expect("joins");
+    let c = found(t.coll(0, b"h", Kind::Hash).expect("coll"));
+    // Staged after: the removal wins over the value read ahead.
+    assert_eq!(t.elem_get(&c, b"d").expect("get"), None);
+    assert_eq!(
+        t.elem_get(&c, b"a").expect("get"),
+        Some(Bytes::from_static(b"1"))
+    );
+    drop(t);
+    g.commit().expect("commit");
+    // Nothing read ahead is written, and the overlay goes with the commit.
+    assert_eq!(hash_all(&ks, b"h"), pairs(&[(b"a", b"1"), (b"c", b"3")]));
+    let mut t = ks.txn_in(&mut g, &[(0, b"h")]).expect("joins");
+    let c = found(t.coll(0, b"h", Kind::Hash).expect("coll"));
+    assert_eq!(t.elem_staged(&c, b"c"), None);
+    drop(t);
+    g.commit().expect("commit");
+    // Outside a group a read ahead reads nothing and stages nothing.
+    let mut t = ks.txn(&[(0, b"h")]);
+    let c = found(t.coll(0, b"h", Kind::Hash).expect("coll"));
+    t.read_ahead(&c, None, None, false, 10).expect("read ahead");
+    assert_eq!(t.elem_staged(&c, b"a"), None);
+}
