@@ -569,20 +569,28 @@ impl Storage {
         let mut ro = ReadOptions::default();
         ro.set_iterate_lower_bound(lower.to_vec());
         ro.set_iterate_upper_bound(upper.to_vec());
-        let mode = if reverse {
-            IteratorMode::End
+        // The raw iterator lends each entry: the boxed one copied every key and value into
+        // allocations of its own before they were copied again into the result.
+        let mut it = self.db.raw_iterator_cf_opt(self.cf(cf), ro);
+        if reverse {
+            it.seek_to_last();
         } else {
-            IteratorMode::Start
-        };
-        let mut out = Vec::new();
-        for item in self.db.iterator_cf_opt(self.cf(cf), ro, mode) {
-            if out.len() == limit {
-                break;
-            }
-            let (k, v) = item?;
-            let k = k.get(strip..).unwrap_or_default();
-            out.push((Bytes::copy_from_slice(k), Bytes::copy_from_slice(&v)));
+            it.seek_to_first();
         }
+        let mut out = Vec::new();
+        while out.len() < limit {
+            let (Some(k), Some(v)) = (it.key(), it.value()) else {
+                break;
+            };
+            let k = k.get(strip..).unwrap_or_default();
+            out.push((Bytes::copy_from_slice(k), Bytes::copy_from_slice(v)));
+            if reverse {
+                it.prev();
+            } else {
+                it.next();
+            }
+        }
+        it.status()?;
         Ok(out)
     }
 
