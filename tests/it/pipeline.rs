@@ -420,9 +420,9 @@ fn grouped_collection_commands_read_what_their_group_staged() {
     }
 }
 
-/// A pipeline that rewrites a few keys over and over (their storage writes then carry one
-/// record per key, the last state) leaves every key's last state, with the key count and the
-/// expiry index exact, also after `kill -9`.
+/// A pipeline that rewrites a few keys and elements over and over (their storage writes then
+/// carry one record per key and per replaced element, the last state) leaves every key's last
+/// state, with the key count, the expiry index and the score index exact, also after `kill -9`.
 #[test]
 fn keys_a_pipeline_rewrites_keep_their_last_state_through_a_crash() {
     for cold in [false, true] {
@@ -438,6 +438,7 @@ fn keys_a_pipeline_rewrites_keep_their_last_state_through_a_crash() {
             let v = i.to_string();
             buf.extend(encode(&[b"INCR", b"n"]));
             buf.extend(encode(&[b"HINCRBY", b"h", b"f", b"2"]));
+            buf.extend(encode(&[b"ZINCRBY", b"z", b"1.5", b"m"]));
             buf.extend(encode(&[b"RPUSH", b"l", v.as_bytes()]));
             if i % 2 == 0 {
                 buf.extend(encode(&[b"SET", b"s", v.as_bytes(), b"EX", b"1000"]));
@@ -447,9 +448,9 @@ fn keys_a_pipeline_rewrites_keep_their_last_state_through_a_crash() {
         }
         buf.extend(encode(&[b"EXPIRE", b"n", b"5000"]));
         c.send(&buf);
-        for _ in 0..201 {
+        for _ in 0..251 {
             let r = c.reply();
-            assert!(matches!(r.first(), Some(b':' | b'+')), "{r:?}");
+            assert!(matches!(r.first(), Some(b':' | b'+' | b'$')), "{r:?}");
         }
         server.kill9();
         server.restart();
@@ -460,9 +461,15 @@ fn keys_a_pipeline_rewrites_keep_their_last_state_through_a_crash() {
         assert_eq!(c.cmd(&["LINDEX", "l", "-1"]), b"$2\r\n49\r\n");
         assert_eq!(c.cmd(&["GET", "s"]), b"$2\r\n49\r\n");
         assert_eq!(c.cmd(&["TTL", "s"]), b":-1\r\n");
-        assert_eq!(c.cmd(&["DBSIZE"]), b":4\r\n");
+        // The score index moved with each increment: one entry, at the last score.
+        assert_eq!(
+            c.cmd(&["ZRANGEBYSCORE", "z", "-inf", "+inf", "WITHSCORES"]),
+            b"*2\r\n$1\r\nm\r\n$2\r\n75\r\n"
+        );
+        assert_eq!(c.cmd(&["ZSCORE", "z", "m"]), b"$2\r\n75\r\n");
+        assert_eq!(c.cmd(&["DBSIZE"]), b":5\r\n");
         let info = String::from_utf8_lossy(&c.cmd(&["INFO", "keyspace"])).into_owned();
-        assert!(info.contains("db0:keys=4,expires=1,"), "{info}");
+        assert!(info.contains("db0:keys=5,expires=1,"), "{info}");
     }
 }
 

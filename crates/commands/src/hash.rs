@@ -241,7 +241,10 @@ impl HashWriter {
         if h.len > MAX_LISTPACK_ENTRIES {
             h.flags |= CollHeader::BIG;
         }
-        t.elem_put(&self.c, field, value);
+        match old {
+            Some(_) => t.elem_replace(&self.c, field, value),
+            None => t.elem_put(&self.c, field, value),
+        }
         self.staged.insert(field.clone(), Some(value.len()));
         Ok(old.is_none())
     }

@@ -182,7 +182,10 @@ fn put_member(t: &mut Txn<'_>, c: &mut Coll, member: &[u8], old: Option<f64>, sc
             }
         }
     }
-    t.elem_put(c, member, &score_bits(score));
+    match old {
+        Some(_) => t.elem_replace(c, member, &score_bits(score)),
+        None => t.elem_put(c, member, &score_bits(score)),
+    }
     t.score_put(c, score, member);
 }
 

@@ -228,6 +228,21 @@ impl Txn<'_> {
         self.stage_elem(Cf::Sub, c.elem_key(suffix), Some(value));
     }
 
+    /// Stages a new value of an element that exists (a hash field's, a member's score). Unlike
+    /// `elem_put`, a later replacement of the same element by the pipeline group's next members
+    /// takes this record out of the group's write: a run of HINCRBYs of one field writes it
+    /// once. New elements are staged with `elem_put`, which searches nothing (an LPUSH's or an
+    /// SADD's element is never rewritten by the same command).
+    pub fn elem_replace(&mut self, c: &Coll, suffix: &[u8], value: &[u8]) {
+        let key = c.elem_key(suffix);
+        self.work.batch.replace_elem(Cf::Sub, &key, value);
+        if self.overlay.is_some() {
+            self.work
+                .elems
+                .push((Cf::Sub, key, Some(Bytes::copy_from_slice(value))));
+        }
+    }
+
     /// Stages an element removal. The caller updates `c.h` to match.
     pub fn elem_del(&mut self, c: &Coll, suffix: &[u8]) {
         self.stage_elem(Cf::Sub, c.elem_key(suffix), None);

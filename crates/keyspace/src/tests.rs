@@ -800,3 +800,38 @@ fn elements_read_ahead_give_way_to_what_the_group_staged() {
     t.read_ahead(&c, None, None, false, 10).expect("read ahead");
     assert_eq!(t.elem_staged(&c, b"a"), None);
 }
+
+/// Members of a group that replace the same element (pipelined HINCRBYs of one field) leave
+/// one record of it in the group's write, the last member's; new elements are not searched.
+#[test]
+fn a_group_writes_an_element_its_members_replace_once() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let ks = open(dir.path());
+    hash_put(&ks, b"h", &[(b"f", b"0")]);
+    let entries = || {
+        ks.storage()
+            .property(
+                strata_storage::Cf::Sub,
+                "rocksdb.num-entries-active-mem-table",
+            )
+            .expect("property")
+    };
+    let before = entries();
+    let mut g = ks.group();
+    for i in 1..=5u8 {
+        let mut t = ks.txn_in(&mut g, &[(0, b"h")]).expect("joins");
+        let c = found(t.coll(0, b"h", Kind::Hash).expect("coll"));
+        t.elem_replace(&c, b"f", &[b'0' + i]);
+        // A new element each time: written as it is.
+        let mut c2 = c.clone();
+        t.elem_put(&c2, &[b'n', i], b"x");
+        c2.h.len += 1;
+        t.coll_save(&c2).expect("save");
+        g.absorb(t);
+    }
+    g.commit().expect("commit");
+    assert_eq!(entries() - before, 1 + 5);
+    let all = hash_all(&ks, b"h");
+    assert_eq!(all.len(), 6);
+    assert_eq!(all[0], (Bytes::from_static(b"f"), Bytes::from_static(b"5")));
+}

@@ -785,6 +785,7 @@ impl Batch<'_> {
         let (head, crc) = rec.encode_parts();
         self.rep.put_latest(
             s.tags(Cf::Meta),
+            Cf::Meta as u8,
             &[&meta_prefix(phys), key],
             &[&head, &rec.body, &crc],
         );
@@ -817,7 +818,7 @@ impl Batch<'_> {
     pub fn delete(&mut self, phys: u16, key: &[u8], prev: Prev) {
         let s = self.s;
         self.rep
-            .delete_latest(s.tags(Cf::Meta), &[&meta_prefix(phys), key]);
+            .delete_latest(s.tags(Cf::Meta), Cf::Meta as u8, &[&meta_prefix(phys), key]);
         if prev.expire_ms != 0 {
             self.rep
                 .delete(s.tags(Cf::Ttl), &[&ttl_prefix(phys, prev.expire_ms), key]);
@@ -832,6 +833,14 @@ impl Batch<'_> {
     /// the counts.
     pub fn put_elem(&mut self, cf: Cf, key: &[u8], value: &[u8]) {
         self.rep.put(self.s.tags(cf), &[key], &[value]);
+    }
+
+    /// Writes one element record over the element's current one: a later `replace_elem` of
+    /// the same element in this batch, or in a member batch it absorbs, takes this one out
+    /// (see `Batch::absorb`), so that pipelined HINCRBYs of one field write it once.
+    pub fn replace_elem(&mut self, cf: Cf, key: &[u8], value: &[u8]) {
+        self.rep
+            .put_latest(self.s.tags(cf), cf as u8, &[key], &[value]);
     }
 
     /// Removes one element record.

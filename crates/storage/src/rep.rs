@@ -88,9 +88,10 @@ pub(crate) struct Rep {
     latest: Vec<Latest>,
 }
 
-/// Where a replaceable record lies in `Rep::buf`.
+/// Where a replaceable record lies in `Rep::buf`, and its family (keys are compared within one).
 #[derive(Debug, Clone, Copy)]
 struct Latest {
+    family: u8,
     start: usize,
     key: usize,
     key_len: usize,
@@ -135,38 +136,39 @@ impl Rep {
         self.string(key);
     }
 
-    /// `put`, replacing the batch's earlier `put_latest` or `delete_latest` of `key`. Only one
-    /// family may use these: keys are compared without it.
-    pub(crate) fn put_latest(&mut self, t: &Tags, key: &[&[u8]], value: &[&[u8]]) {
+    /// `put`, replacing the batch's earlier `put_latest` or `delete_latest` of `key` in the same
+    /// `family` (the caller's number for the family `t` belongs to).
+    pub(crate) fn put_latest(&mut self, t: &Tags, family: u8, key: &[&[u8]], value: &[&[u8]]) {
         if self.latest.len() >= MAX_LATEST {
             return self.put(t, key, value);
         }
-        self.take_out(key);
+        self.take_out(family, key);
         self.open(&t.put);
         let start = self.buf.len() - t.put.len as usize;
         let key_at = self.string(key);
         let key_len = self.buf.len() - key_at;
         self.string(value);
-        self.note(start, key_at, key_len);
+        self.note(family, start, key_at, key_len);
     }
 
     /// `delete`, replacing the batch's earlier `put_latest` or `delete_latest` of `key`.
-    pub(crate) fn delete_latest(&mut self, t: &Tags, key: &[&[u8]]) {
+    pub(crate) fn delete_latest(&mut self, t: &Tags, family: u8, key: &[&[u8]]) {
         if self.latest.len() >= MAX_LATEST {
             return self.delete(t, key);
         }
-        self.take_out(key);
+        self.take_out(family, key);
         self.open(&t.delete);
         let start = self.buf.len() - t.delete.len as usize;
         let key_at = self.string(key);
         let key_len = self.buf.len() - key_at;
-        self.note(start, key_at, key_len);
+        self.note(family, start, key_at, key_len);
     }
 
     /// Notes the replaceable record from `start` to the buffer's end, whose key is at `key`.
-    fn note(&mut self, start: usize, key: usize, key_len: usize) {
+    fn note(&mut self, family: u8, start: usize, key: usize, key_len: usize) {
         let end = self.buf.len();
         self.latest.push(Latest {
+            family,
             start,
             key,
             key_len,
@@ -174,8 +176,8 @@ impl Rep {
         });
     }
 
-    /// Removes the earlier replaceable record of `key`, if the batch has one.
-    fn take_out(&mut self, key: &[&[u8]]) {
+    /// Removes the earlier replaceable record of `key` in `family`, if the batch has one.
+    fn take_out(&mut self, family: u8, key: &[&[u8]]) {
         if self.latest.is_empty() {
             return;
         }
@@ -183,7 +185,8 @@ impl Rep {
         let buf = &self.buf;
         let same = |l: &Latest| {
             let mut at = l.key;
-            l.key_len == key_len
+            l.family == family
+                && l.key_len == key_len
                 && key.iter().all(|p| {
                     let same = buf.get(at..at + p.len()) == Some(*p);
                     at += p.len();
@@ -235,7 +238,7 @@ impl Rep {
         }
         if repeats {
             for l in &other.latest {
-                self.take_out(&[&other.buf[l.key..l.key + l.key_len]]);
+                self.take_out(l.family, &[&other.buf[l.key..l.key + l.key_len]]);
             }
         }
         if self.buf.is_empty() {
@@ -248,6 +251,7 @@ impl Rep {
         let room = MAX_LATEST.saturating_sub(self.latest.len());
         self.latest
             .extend(other.latest.drain(..).take(room).map(|l| Latest {
+                family: l.family,
                 start: l.start + base,
                 key: l.key + base,
                 key_len: l.key_len,
@@ -345,45 +349,46 @@ mod tests {
         let (m, e) = (Tags::learn(meta), Tags::learn(elems));
         let long = vec![9u8; 300];
         let mut mine = Rep::default();
-        mine.put_latest(&m, &[b"\0\x01", b"a"], &[b"v1"]);
+        mine.put_latest(&m, 0, &[b"\0\x01", b"a"], &[b"v1"]);
         mine.put(&e, &[b"x"], &[b"1"]);
-        mine.put_latest(&m, &[b"\0\x01b"], &[b"w"]);
-        mine.put_latest(&m, &[b"\0", b"\x01a"], &[&long[..]]);
-        mine.delete_latest(&m, &[b"\0\x01b"]);
-        // Another family's record of the same key bytes is not replaced.
-        mine.put(&e, &[b"\0\x01a"], &[b"elem"]);
+        mine.put_latest(&m, 0, &[b"\0\x01b"], &[b"w"]);
+        mine.put_latest(&m, 0, &[b"\0", b"\x01a"], &[&long[..]]);
+        mine.delete_latest(&m, 0, &[b"\0\x01b"]);
+        // Another family's record of the same key bytes is not replaced, nor replaces.
+        mine.put_latest(&e, 1, &[b"\0\x01a"], &[b"elem"]);
         let mut other = Rep::default();
-        other.put_latest(&m, &[b"\0\x01a"], &[b"v3"]);
-        other.put_latest(&m, &[b"c"], &[b"z"]);
+        other.put_latest(&m, 0, &[b"\0\x01a"], &[b"v3"]);
+        other.put_latest(&m, 0, &[b"c"], &[b"z"]);
         other.delete(&e, &[b"y"]);
+        other.put_latest(&e, 1, &[b"\0\x01a"], &[b"elem2"]);
         mine.append(&mut other, true);
-        mine.put_latest(&m, &[b"c"], &[b"z2"]);
-        mine.put_latest(&m, &[b"\0\x01ab"], &[b"longer key"]);
+        mine.put_latest(&m, 0, &[b"c"], &[b"z2"]);
+        mine.put_latest(&m, 0, &[b"\0\x01ab"], &[b"longer key"]);
 
         let mut theirs = WriteBatch::default();
         theirs.put_cf(elems, b"x", b"1");
         theirs.delete_cf(meta, b"\0\x01b");
-        theirs.put_cf(elems, b"\0\x01a", b"elem");
         theirs.put_cf(meta, b"\0\x01a", b"v3");
         theirs.delete_cf(elems, b"y");
+        theirs.put_cf(elems, b"\0\x01a", b"elem2");
         theirs.put_cf(meta, b"c", b"z2");
         theirs.put_cf(meta, b"\0\x01ab", b"longer key");
         assert_eq!(mine.write_batch().data(), theirs.data());
 
         // A batch whose every record was replaced holds the replacement alone.
         let mut one = Rep::default();
-        one.put_latest(&m, &[b"k"], &[&long[..]]);
-        one.delete_latest(&m, &[b"k"]);
-        one.put_latest(&m, &[b"k"], &[b"last"]);
+        one.put_latest(&m, 0, &[b"k"], &[&long[..]]);
+        one.delete_latest(&m, 0, &[b"k"]);
+        one.put_latest(&m, 0, &[b"k"], &[b"last"]);
         let mut alone = WriteBatch::default();
         alone.put_cf(meta, b"k", b"last");
         assert_eq!(one.write_batch().data(), alone.data());
 
         // Appended without `repeats`, both records of a key stay (the later wins in RocksDB).
         let mut first = Rep::default();
-        first.put_latest(&m, &[b"k"], &[b"1"]);
+        first.put_latest(&m, 0, &[b"k"], &[b"1"]);
         let mut second = Rep::default();
-        second.put_latest(&m, &[b"k"], &[b"2"]);
+        second.put_latest(&m, 0, &[b"k"], &[b"2"]);
         first.append(&mut second, false);
         let mut both = WriteBatch::default();
         both.put_cf(meta, b"k", b"1");
