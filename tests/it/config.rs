@@ -64,14 +64,22 @@ fn requirepass_and_auth() {
     assert_eq!(d.cmd(&["PING"]), b"+PONG\r\n");
 }
 
-#[test]
-fn bad_config_fails_fast() {
+/// Starting with `args` fails at once, with Redis's FATAL CONFIG message.
+fn fails_fast(args: &[&str]) {
     let out = std::process::Command::new(crate::util::strata_bin())
-        .args(["--port", "notaport"])
+        .args(args)
         .output()
         .expect("run");
-    assert!(!out.status.success());
-    assert!(String::from_utf8_lossy(&out.stderr).contains("FATAL CONFIG"));
+    assert!(!out.status.success(), "{args:?} started");
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("FATAL CONFIG"),
+        "{args:?}"
+    );
+}
+
+#[test]
+fn bad_config_fails_fast() {
+    fails_fast(&["--port", "notaport"]);
 }
 
 /// The compression settings reach RocksDB (its OPTIONS file in the data dir records them for
@@ -124,10 +132,5 @@ fn rocksdb_compression_settings_reach_the_engine() {
         assert_eq!(v, want, "{what} of {family}");
     }
 
-    let out = std::process::Command::new(crate::util::strata_bin())
-        .args(["--rocksdb.compression", "snappy"])
-        .output()
-        .expect("run");
-    assert!(!out.status.success());
-    assert!(String::from_utf8_lossy(&out.stderr).contains("FATAL CONFIG"));
+    fails_fast(&["--rocksdb.compression", "snappy"]);
 }

@@ -234,13 +234,7 @@ impl Txn<'_> {
     /// once. New elements are staged with `elem_put`, which searches nothing (an LPUSH's or an
     /// SADD's element is never rewritten by the same command).
     pub fn elem_replace(&mut self, c: &Coll, suffix: &[u8], value: &[u8]) {
-        let key = c.elem_key(suffix);
-        self.work.batch.replace_elem(Cf::Sub, &key, value);
-        if self.overlay.is_some() {
-            self.work
-                .elems
-                .push((Cf::Sub, key, Some(Bytes::copy_from_slice(value))));
-        }
+        self.stage(Cf::Sub, c.elem_key(suffix), Some(value), true);
     }
 
     /// Stages an element removal. The caller updates `c.h` to match.
@@ -260,7 +254,14 @@ impl Txn<'_> {
 
     /// Stages one element record; a group member also keeps it for the members after it.
     fn stage_elem(&mut self, cf: Cf, key: Vec<u8>, value: Option<&[u8]>) {
+        self.stage(cf, key, value, false);
+    }
+
+    /// Stages an element record (`replace`: over one that exists, see `elem_replace`) and, in a
+    /// group, notes it for the members after this one.
+    fn stage(&mut self, cf: Cf, key: Vec<u8>, value: Option<&[u8]>, replace: bool) {
         match value {
+            Some(v) if replace => self.work.batch.replace_elem(cf, &key, v),
             Some(v) => self.work.batch.put_elem(cf, &key, v),
             None => self.work.batch.delete_elem(cf, &key),
         }

@@ -717,20 +717,20 @@ fn group_members_read_the_elements_earlier_members_staged() {
     );
 }
 
+/// Records the active memtable of `cf` has taken in.
+fn memtable_entries(ks: &Keyspace, cf: strata_storage::Cf) -> u64 {
+    ks.storage()
+        .property(cf, "rocksdb.num-entries-active-mem-table")
+        .expect("property")
+}
+
 /// Members of a group that write the same key (pipelined INCRs of one counter, HSETs of one
 /// hash) leave one record of it in the group's write, the last member's.
 #[test]
 fn a_group_writes_a_key_its_members_rewrite_once() {
     let dir = tempfile::tempdir().expect("tempdir");
     let ks = open(dir.path());
-    let entries = || {
-        ks.storage()
-            .property(
-                strata_storage::Cf::Meta,
-                "rocksdb.num-entries-active-mem-table",
-            )
-            .expect("property")
-    };
+    let entries = || memtable_entries(&ks, strata_storage::Cf::Meta);
     let before = entries();
     let mut g = ks.group();
     for i in 0..5u8 {
@@ -808,14 +808,7 @@ fn a_group_writes_an_element_its_members_replace_once() {
     let dir = tempfile::tempdir().expect("tempdir");
     let ks = open(dir.path());
     hash_put(&ks, b"h", &[(b"f", b"0")]);
-    let entries = || {
-        ks.storage()
-            .property(
-                strata_storage::Cf::Sub,
-                "rocksdb.num-entries-active-mem-table",
-            )
-            .expect("property")
-    };
+    let entries = || memtable_entries(&ks, strata_storage::Cf::Sub);
     let before = entries();
     let mut g = ks.group();
     for i in 1..=5u8 {
