@@ -624,19 +624,18 @@ impl Storage {
         };
         let mut ro = ReadOptions::default();
         ro.set_iterate_upper_bound(db_end(phys));
-        let iter = self.db.iterator_cf_opt(
-            self.cf(Cf::Meta),
-            ro,
-            IteratorMode::From(&start, Direction::Forward),
-        );
+        let mut it = self.db.raw_iterator_cf_opt(self.cf(Cf::Meta), ro);
+        it.seek(&start);
         let mut out = Vec::new();
-        for item in iter {
-            let (k, v) = item?;
+        while let (Some(k), Some(v)) = (it.key(), it.value()) {
             if out.len() == limit {
                 return Ok((out, false));
             }
-            out.push((Bytes::copy_from_slice(&k[2..]), Record::decode(&v)?));
+            let key = k.get(2..).unwrap_or_default();
+            out.push((Bytes::copy_from_slice(key), Record::decode(v)?));
+            it.next();
         }
+        it.status()?;
         Ok((out, true))
     }
 
