@@ -248,7 +248,7 @@ pub struct Ctx<'a, 's> {
     /// `appendfsync always` before flushing replies.
     pub write_seq: u64,
     /// The open pipeline group (`crate::group`), when the command may join it.
-    pub(crate) group: Option<Group<'a>>,
+    pub(crate) group: Option<Box<Group<'a>>>,
     /// Why committing the group failed, if it did: the members' replies are then void.
     pub(crate) group_failed: Option<strata_keyspace::StorageError>,
 }
