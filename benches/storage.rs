@@ -1,5 +1,7 @@
 //! Storage write path: committing a RocksDB write batch (WAL append plus memtable insert, no
-//! fsync, as under `appendfsync everysec`), with one put and with 16 puts (a pipeline's worth).
+//! fsync, as under `appendfsync everysec`), with one put and with 16 puts (a pipeline's worth);
+//! and a pipeline group's write of 16 members that each rewrite one key (16 INCRs of a
+//! counter), of which the batch keeps the last record only.
 //!
 //! ```sh
 //! cargo bench --release --bench storage
@@ -49,6 +51,19 @@ fn bench_commit(c: &mut Criterion) {
             });
         });
     }
+    group.throughput(Throughput::Elements(16));
+    group.bench_function("group_16_members_one_key", |bench| {
+        bench.iter(|| {
+            let mut b = s.batch();
+            let mut member = s.batch();
+            for _ in 0..16 {
+                member.put(0, &keys[0], &rec, size, prev);
+                member.may_repeat();
+                b.absorb(&mut member);
+            }
+            black_box(b.commit().expect("commit"))
+        });
+    });
     group.finish();
     s.shutdown();
 }
