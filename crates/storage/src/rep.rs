@@ -139,41 +139,38 @@ impl Rep {
     /// `put`, replacing the batch's earlier `put_latest` or `delete_latest` of `key` in the same
     /// `family` (the caller's number for the family `t` belongs to).
     pub(crate) fn put_latest(&mut self, t: &Tags, family: u8, key: &[&[u8]], value: &[&[u8]]) {
-        if self.latest.len() >= MAX_LATEST {
-            return self.put(t, key, value);
-        }
-        self.take_out(family, key);
-        self.open(&t.put);
-        let start = self.buf.len() - t.put.len as usize;
-        let key_at = self.string(key);
-        let key_len = self.buf.len() - key_at;
-        self.string(value);
-        self.note(family, start, key_at, key_len);
+        self.write_latest(&t.put, family, key, Some(value));
     }
 
     /// `delete`, replacing the batch's earlier `put_latest` or `delete_latest` of `key`.
     pub(crate) fn delete_latest(&mut self, t: &Tags, family: u8, key: &[&[u8]]) {
-        if self.latest.len() >= MAX_LATEST {
-            return self.delete(t, key);
-        }
-        self.take_out(family, key);
-        self.open(&t.delete);
-        let start = self.buf.len() - t.delete.len as usize;
-        let key_at = self.string(key);
-        let key_len = self.buf.len() - key_at;
-        self.note(family, start, key_at, key_len);
+        self.write_latest(&t.delete, family, key, None);
     }
 
-    /// Notes the replaceable record from `start` to the buffer's end, whose key is at `key`.
-    fn note(&mut self, family: u8, start: usize, key: usize, key_len: usize) {
-        let end = self.buf.len();
-        self.latest.push(Latest {
-            family,
-            start,
-            key,
-            key_len,
-            end,
-        });
+    /// Writes a record opened by `tag` (a put with `value`, a delete without), taking out the
+    /// earlier replaceable record of `key` and noting where this one lies; past
+    /// [`MAX_LATEST`] tracked records, a plain record.
+    fn write_latest(&mut self, tag: &Tag, family: u8, key: &[&[u8]], value: Option<&[&[u8]]>) {
+        let tracked = self.latest.len() < MAX_LATEST;
+        if tracked {
+            self.take_out(family, key);
+        }
+        self.open(tag);
+        let start = self.buf.len() - tag.len as usize;
+        let key_at = self.string(key);
+        let key_len = self.buf.len() - key_at;
+        if let Some(value) = value {
+            self.string(value);
+        }
+        if tracked {
+            self.latest.push(Latest {
+                family,
+                start,
+                key: key_at,
+                key_len,
+                end: self.buf.len(),
+            });
+        }
     }
 
     /// Removes the earlier replaceable record of `key` in `family`, if the batch has one.
@@ -285,16 +282,21 @@ mod tests {
     use super::*;
     use rocksdb::{Options, DB};
 
+    /// A database at `dir` with the families `names` (and the default one).
+    fn open_with(dir: &std::path::Path, names: &[impl AsRef<str>]) -> DB {
+        let mut o = Options::default();
+        o.create_if_missing(true);
+        o.create_missing_column_families(true);
+        DB::open_cf(&o, dir, names.iter().map(AsRef::as_ref)).expect("open")
+    }
+
     /// Whole batches built here equal RocksDB's, byte for byte, for every kind of record, in
     /// the default family (no id) and in others, with lengths that need multi-byte varints.
     #[test]
     fn records_match_rocksdbs_own_batches() {
         let dir = tempfile::tempdir().expect("tempdir");
-        let mut o = Options::default();
-        o.create_if_missing(true);
-        o.create_missing_column_families(true);
         let names: Vec<String> = (0..200).map(|i| format!("cf{i}")).collect();
-        let db = DB::open_cf(&o, dir.path(), &names).expect("open");
+        let db = open_with(dir.path(), &names);
         let long = vec![7u8; 20_000];
         for name in ["default", "cf0", "cf150", "cf199"] {
             let cf = db.cf_handle(name).expect("cf");
@@ -338,10 +340,7 @@ mod tests {
     #[test]
     fn a_later_write_of_a_key_replaces_the_earlier_one() {
         let dir = tempfile::tempdir().expect("tempdir");
-        let mut o = Options::default();
-        o.create_if_missing(true);
-        o.create_missing_column_families(true);
-        let db = DB::open_cf(&o, dir.path(), ["meta", "elems"]).expect("open");
+        let db = open_with(dir.path(), &["meta", "elems"]);
         let (meta, elems) = (
             db.cf_handle("meta").expect("cf"),
             db.cf_handle("elems").expect("cf"),
