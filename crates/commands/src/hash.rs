@@ -241,10 +241,7 @@ impl HashWriter {
         if h.len > MAX_LISTPACK_ENTRIES {
             h.flags |= CollHeader::BIG;
         }
-        match old {
-            Some(_) => t.elem_replace(&self.c, field, value),
-            None => t.elem_put(&self.c, field, value),
-        }
+        t.elem_write(&self.c, field, value, old.is_some());
         self.staged.insert(field.clone(), Some(value.len()));
         Ok(old.is_none())
     }

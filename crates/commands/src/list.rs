@@ -155,18 +155,14 @@ fn read_ahead(t: &Txn<'_>, c: &Coll, left: bool, n: u64) -> Result<(), CmdError>
     if !t.is_grouped() || n == 0 || n > POINT_READS as u64 || c.h.len <= n {
         return Ok(());
     }
-    // The item just past this end: the last one an earlier pop of the group took from it.
-    let popped = if left {
-        at(c, u64::MAX)
+    // The item just past this end (the last one an earlier pop of the group took from it), and
+    // the item this pop takes first. Read ahead when an earlier pop took the one, and no read
+    // ahead holds the other yet.
+    let (popped, next) = if left {
+        (at(c, u64::MAX), at(c, 0))
     } else {
-        list_index(c.h.tail)
+        (list_index(c.h.tail), list_index(c.h.tail.wrapping_sub(1)))
     };
-    let next = if left {
-        at(c, 0)
-    } else {
-        list_index(c.h.tail.wrapping_sub(1))
-    };
-    // Read ahead when an earlier pop took the item before, and no read ahead holds the next.
     if !matches!(t.elem_staged(c, &popped), Some(None)) || t.elem_staged(c, &next).is_some() {
         return Ok(());
     }

@@ -182,10 +182,7 @@ fn put_member(t: &mut Txn<'_>, c: &mut Coll, member: &[u8], old: Option<f64>, sc
             }
         }
     }
-    match old {
-        Some(_) => t.elem_replace(c, member, &score_bits(score)),
-        None => t.elem_put(c, member, &score_bits(score)),
-    }
+    t.elem_write(c, member, &score_bits(score), old.is_some());
     t.score_put(c, score, member);
 }
 

@@ -97,6 +97,19 @@ impl Coll {
     }
 }
 
+/// The latest entry for the element record `key` in a group's overlay (element records only:
+/// score-index keys are never looked up by key).
+fn overlay_entry<'o>(
+    overlay: &'o [(Cf, Vec<u8>, Option<Bytes>)],
+    key: &[u8],
+) -> Option<&'o Option<Bytes>> {
+    overlay
+        .iter()
+        .rev()
+        .find(|(cf, k, _)| *cf == Cf::Sub && k.as_slice() == key)
+        .map(|(_, _, v)| v)
+}
+
 /// The first key past every key that starts with `prefix` (the version is its last 8 bytes,
 /// and versions never reach `u64::MAX`).
 pub(crate) fn elem_prefix_end(prefix: &[u8]) -> Vec<u8> {
@@ -168,28 +181,22 @@ impl Txn<'_> {
     /// In a pipeline group, it sees what the group's earlier members staged.
     pub fn elem_get(&self, c: &Coll, suffix: &[u8]) -> Result<Option<Bytes>> {
         let key = c.elem_key(suffix);
-        if let Some(o) = &self.overlay {
-            let o = o.borrow();
-            if let Some((_, _, v)) = o
-                .iter()
-                .rev()
-                .find(|(cf, k, _)| *cf == Cf::Sub && *k == key)
-            {
-                return Ok(v.clone());
-            }
+        match self.staged(&key) {
+            Some(v) => Ok(v),
+            None => self.ks.storage.get_elem(Cf::Sub, &key),
         }
-        self.ks.storage.get_elem(Cf::Sub, &key)
     }
 
     /// What the group's earlier members left for an element: None when they neither staged nor
     /// read it ahead, `Some(None)` when they removed it. Always None outside a group.
     pub fn elem_staged(&self, c: &Coll, suffix: &[u8]) -> Option<Option<Bytes>> {
-        let key = c.elem_key(suffix);
+        self.staged(&c.elem_key(suffix))
+    }
+
+    /// The group overlay's latest entry for the element record `key`.
+    fn staged(&self, key: &[u8]) -> Option<Option<Bytes>> {
         let o = self.overlay.as_ref()?.borrow();
-        o.iter()
-            .rev()
-            .find(|(cf, k, _)| *cf == Cf::Sub && *k == key)
-            .map(|(_, _, v)| v.clone())
+        overlay_entry(&o, key).cloned()
     }
 
     /// Reads up to `limit` stored elements with suffixes in `[from, to)` (from the `to` end when
@@ -216,7 +223,7 @@ impl Txn<'_> {
         let mut o = o.borrow_mut();
         for (suffix, v) in stored {
             let key = c.elem_key(&suffix);
-            if !o.iter().any(|(cf, k, _)| *cf == Cf::Sub && *k == key) {
+            if overlay_entry(&o, &key).is_none() {
                 o.push((Cf::Sub, key, Some(v)));
             }
         }
@@ -225,41 +232,36 @@ impl Txn<'_> {
 
     /// Stages an element write. The caller updates `c.h` to match.
     pub fn elem_put(&mut self, c: &Coll, suffix: &[u8], value: &[u8]) {
-        self.stage_elem(Cf::Sub, c.elem_key(suffix), Some(value));
+        self.stage_elem(Cf::Sub, c.elem_key(suffix), Some(value), false);
     }
 
-    /// Stages a new value of an element that exists (a hash field's, a member's score). Unlike
-    /// `elem_put`, a later replacement of the same element by the pipeline group's next members
-    /// takes this record out of the group's write: a run of HINCRBYs of one field writes it
-    /// once. New elements are staged with `elem_put`, which searches nothing (an LPUSH's or an
-    /// SADD's element is never rewritten by the same command).
-    pub fn elem_replace(&mut self, c: &Coll, suffix: &[u8], value: &[u8]) {
-        self.stage(Cf::Sub, c.elem_key(suffix), Some(value), true);
+    /// `elem_put` for a writer that knows whether the element `exists` (a hash field, a
+    /// member's score). A new value of an existing element is a record that the pipeline
+    /// group's next replacement of it takes out of the group's write: a run of HINCRBYs of one
+    /// field writes it once. New elements are written as `elem_put` writes them, searched for by
+    /// nothing (an LPUSH's or an SADD's element is never rewritten by the same command).
+    pub fn elem_write(&mut self, c: &Coll, suffix: &[u8], value: &[u8], exists: bool) {
+        self.stage_elem(Cf::Sub, c.elem_key(suffix), Some(value), exists);
     }
 
     /// Stages an element removal. The caller updates `c.h` to match.
     pub fn elem_del(&mut self, c: &Coll, suffix: &[u8]) {
-        self.stage_elem(Cf::Sub, c.elem_key(suffix), None);
+        self.stage_elem(Cf::Sub, c.elem_key(suffix), None, false);
     }
 
     /// Stages a sorted-set score-index entry.
     pub fn score_put(&mut self, c: &Coll, score: f64, member: &[u8]) {
-        self.stage_elem(Cf::Score, c.score_key(score, member), Some(b""));
+        self.stage_elem(Cf::Score, c.score_key(score, member), Some(b""), false);
     }
 
     /// Stages the removal of a sorted-set score-index entry.
     pub fn score_del(&mut self, c: &Coll, score: f64, member: &[u8]) {
-        self.stage_elem(Cf::Score, c.score_key(score, member), None);
+        self.stage_elem(Cf::Score, c.score_key(score, member), None, false);
     }
 
-    /// Stages one element record; a group member also keeps it for the members after it.
-    fn stage_elem(&mut self, cf: Cf, key: Vec<u8>, value: Option<&[u8]>) {
-        self.stage(cf, key, value, false);
-    }
-
-    /// Stages an element record (`replace`: over one that exists, see `elem_replace`) and, in a
-    /// group, notes it for the members after this one.
-    fn stage(&mut self, cf: Cf, key: Vec<u8>, value: Option<&[u8]>, replace: bool) {
+    /// Stages one element record (`replace`: over one that exists, see `elem_write`); a group
+    /// member also keeps it for the members after it.
+    fn stage_elem(&mut self, cf: Cf, key: Vec<u8>, value: Option<&[u8]>, replace: bool) {
         match value {
             Some(v) if replace => self.work.batch.replace_elem(cf, &key, v),
             Some(v) => self.work.batch.put_elem(cf, &key, v),

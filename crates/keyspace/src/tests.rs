@@ -814,7 +814,7 @@ fn a_group_writes_an_element_its_members_replace_once() {
     for i in 1..=5u8 {
         let mut t = ks.txn_in(&mut g, &[(0, b"h")]).expect("joins");
         let c = found(t.coll(0, b"h", Kind::Hash).expect("coll"));
-        t.elem_replace(&c, b"f", &[b'0' + i]);
+        t.elem_write(&c, b"f", &[b'0' + i], true);
         // A new element each time: written as it is.
         let mut c2 = c.clone();
         t.elem_put(&c2, &[b'n', i], b"x");
