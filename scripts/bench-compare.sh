@@ -22,10 +22,12 @@
 #   HOTSET    keys of the hot set (default HC_KEYS / 40)
 #   STRATA_ARGS   extra arguments for every Strata server, e.g. "--io-threads 2"
 #   SKIP_BUILD=1  use the existing release binary as is
+#   BIN       the strata-server binary to measure (default: the release build; implies no build)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/strata/target}"
-BIN="$CARGO_TARGET_DIR/release/strata-server"
+[ -n "${BIN:-}" ] && SKIP_BUILD=1
+BIN="${BIN:-$CARGO_TARGET_DIR/release/strata-server}"
 
 CASES="${CASES:-p1,p16,hotcold,always}"
 ROUNDS="${ROUNDS:-2}"

@@ -6,6 +6,7 @@
 #
 #   bash scripts/bench-instructions.sh                  # SET and GET, -P 16, 20000 requests
 #   TESTS=set,incr P=1 N=5000 bash scripts/bench-instructions.sh
+#   R=10000 TESTS=get bash scripts/bench-instructions.sh  # GETs that hit
 #   REDIS=1 bash scripts/bench-instructions.sh          # the same for redis-server (AOF on)
 #
 # GET runs after a SET load of the same size (so most GETs of -r 1000000 keys miss, as in
@@ -13,10 +14,12 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/strata/target}"
-BIN="$CARGO_TARGET_DIR/release/strata-server"
+BIN="${BIN:-$CARGO_TARGET_DIR/release/strata-server}"
 TESTS="${TESTS:-set,get}"
 N="${N:-20000}"
 P="${P:-16}"
+# Key range: a smaller one makes GETs hit (R=10000: nearly every GET finds its key).
+R="${R:-1000000}"
 if [ "${SKIP_BUILD:-0}" != 1 ] && [ "${REDIS:-0}" != 1 ]; then
     cargo build --release --bin strata-server >&2
 fi
@@ -52,10 +55,10 @@ for t in ${TESTS//,/ }; do
         sleep 0.3
     done
     if [ "$t" = get ]; then
-        redis-benchmark -p "$PORT" -t set -n "$N" -c 50 -d 128 -r 1000000 -P 16 -q >/dev/null
+        redis-benchmark -p "$PORT" -t set -n "$N" -c 50 -d 128 -r "$R" -P 16 -q >/dev/null
     fi
     callgrind_control -z "$VPID" >/dev/null 2>&1
-    redis-benchmark -p "$PORT" -t "$t" -n "$N" -c 50 -d 128 -r 1000000 -P "$P" -q >/dev/null
+    redis-benchmark -p "$PORT" -t "$t" -n "$N" -c 50 -d 128 -r "$R" -P "$P" -q >/dev/null
     callgrind_control -d "$VPID" >/dev/null 2>&1
     redis-cli -p "$PORT" SHUTDOWN NOSAVE >/dev/null 2>&1 || true
     wait "$VPID" 2>/dev/null || true

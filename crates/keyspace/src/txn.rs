@@ -373,8 +373,7 @@ fn apply(ks: &Keyspace, pending: &mut Vec<Pending>, expired: u64, events: &[Queu
     }
     for p in pending.drain(..) {
         match &p.state {
-            // The key was copied for `pending`: the entry keeps that copy.
-            Some(rec) => ks.hot.put_owned(p.phys, p.key, rec),
+            Some(rec) => ks.hot.put(p.phys, &p.key, rec),
             None => {
                 ks.hot.remove(p.phys, &p.key);
             }

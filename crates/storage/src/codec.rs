@@ -36,7 +36,8 @@ pub enum Kind {
 }
 
 impl Kind {
-    fn from_byte(b: u8) -> Option<Kind> {
+    /// The kind whose tag (`Kind as u8`) is `b`.
+    pub fn from_byte(b: u8) -> Option<Kind> {
         Some(match b {
             1 => Kind::String,
             2 => Kind::Hash,
