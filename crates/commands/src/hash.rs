@@ -586,8 +586,8 @@ pub(crate) fn random_elems(
     c: &Coll,
     count: i64,
 ) -> Result<Vec<(Bytes, Bytes)>, CmdError> {
-    // A draw reads about 3 x SAMPLE_WALK elements: worth it only when that is far less than
-    // reading the whole collection.
+    // A draw walks up to SAMPLE_WALK elements per probe (and learning a sampler reads twice
+    // that): worth it only when that is far less than reading the whole collection.
     let n = count.unsigned_abs();
     let per_draw = 4 * strata_keyspace::SAMPLE_WALK as u64;
     let sampler = match n.saturating_mul(per_draw) < c.len() {

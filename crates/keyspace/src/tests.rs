@@ -201,6 +201,52 @@ fn random_elements_spread_over_the_collection() {
     assert!(seen.len() > 2000, "only {} distinct fields", seen.len());
 }
 
+/// The first and the last elements (in key order) are drawn as often as any: no probe lands
+/// before the first element, so without the wrap from the last elements to the first the first
+/// ones came up a third as often.
+#[test]
+fn random_draws_favour_neither_end() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let ks = open(dir.path());
+    // Evenly spaced numbers over the whole range of six digits, so that probes (uniform over
+    // the digits) land evenly too, also past the last one.
+    let n = 2000;
+    let fields: Vec<Vec<u8>> = (0..n)
+        .map(|i| format!("m:{:06}", i * 500).into_bytes())
+        .collect();
+    let refs: Vec<(&[u8], &[u8])> = fields.iter().map(|f| (&f[..], &b""[..])).collect();
+    hash_put(&ks, b"s", &refs);
+    let mut t = ks.txn(&[(0, b"s")]);
+    let CollRead::Found(c) = t.coll(0, b"s", Kind::Hash).expect("coll") else {
+        panic!("missing");
+    };
+    let sampler = t.elem_sampler(&c).expect("sampler").expect("non-empty");
+    let draws = 40_000;
+    let mut counts = std::collections::HashMap::<Bytes, u32>::new();
+    for _ in 0..draws {
+        let (f, _) = t.random_elem(&c, &sampler).expect("random").expect("some");
+        *counts.entry(f).or_default() += 1;
+    }
+    let drawn = |range: std::ops::Range<usize>| -> u32 {
+        fields[range]
+            .iter()
+            .map(|f| counts.get(&f[..]).copied().unwrap_or(0))
+            .sum()
+    };
+    // 10 elements: 200 draws expected, a standard deviation of about 14.
+    let expected = 10 * draws / n;
+    for (name, got) in [
+        ("first", drawn(0..10)),
+        ("middle", drawn(n / 2..n / 2 + 10)),
+        ("last", drawn(n - 10..n)),
+    ] {
+        assert!(
+            (expected * 7 / 10..=expected * 13 / 10).contains(&(got as usize)),
+            "the {name} 10 elements drawn {got} times, {expected} expected"
+        );
+    }
+}
+
 #[test]
 fn a_complete_memory_tier_answers_misses_until_a_key_leaves_it() {
     let dir = tempfile::tempdir().expect("tempdir");
