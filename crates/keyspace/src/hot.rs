@@ -76,7 +76,7 @@ const DEPARTURE: u64 = 2;
 
 /// One bucket of a hash table: the entry's pointer and access time, plus hashbrown's control
 /// byte.
-const SLOT: usize = std::mem::size_of::<(Packed, AtomicU32)>() + 1;
+pub(crate) const SLOT: usize = std::mem::size_of::<(Packed, AtomicU32)>() + 1;
 
 /// Which tier holds a key's current value.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

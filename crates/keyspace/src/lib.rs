@@ -537,10 +537,11 @@ pub fn live(rec: &Record, now: u64) -> bool {
     rec.expire_ms == 0 || rec.expire_ms > now
 }
 
-/// What a key costs in memory when cached: key, value and the entry's fixed overhead. MEMORY
-/// USAGE reports this whichever tier holds the key, so its reply does not depend on the tier.
+/// What a key costs in memory when cached: its entry's allocation (key and record) and its slot
+/// in the table (counted full; a table is 7/16 to 7/8 full). MEMORY USAGE reports this whichever
+/// tier holds the key, so its reply does not depend on the tier.
 pub fn memory_usage(key: &[u8], rec: &Record) -> u64 {
-    hot::charge(key, rec) as u64
+    (hot::charge(key, rec) + hot::SLOT) as u64
 }
 
 /// The logical size of a key: what `max-data-size` and INFO count. For a collection, its
