@@ -178,11 +178,11 @@ fn compaction_drops_elements_of_dead_versions() {
     assert_eq!(hash_all(&ks, b"live").len(), 10);
 }
 
-#[test]
-fn random_elements_spread_over_the_collection() {
+/// Stores `fields` as a hash and draws `draws` random fields from it with one sampler: how
+/// often each came up.
+fn draw_fields(fields: &[Vec<u8>], draws: usize) -> std::collections::HashMap<Bytes, u32> {
     let dir = tempfile::tempdir().expect("tempdir");
     let ks = open(dir.path());
-    let fields: Vec<Vec<u8>> = (0..5000).map(|i| format!("m:{i}").into_bytes()).collect();
     let refs: Vec<(&[u8], &[u8])> = fields.iter().map(|f| (&f[..], &b""[..])).collect();
     hash_put(&ks, b"s", &refs);
     let mut t = ks.txn(&[(0, b"s")]);
@@ -190,15 +190,22 @@ fn random_elements_spread_over_the_collection() {
         panic!("missing");
     };
     let sampler = t.elem_sampler(&c).expect("sampler").expect("non-empty");
-    let mut seen = std::collections::HashSet::new();
-    for _ in 0..5000 {
+    let mut counts = std::collections::HashMap::new();
+    for _ in 0..draws {
         let (f, _) = t.random_elem(&c, &sampler).expect("random").expect("some");
         assert!(fields.iter().any(|x| x[..] == f[..]));
-        seen.insert(f);
+        *counts.entry(f).or_default() += 1;
     }
+    counts
+}
+
+#[test]
+fn random_elements_spread_over_the_collection() {
+    let fields: Vec<Vec<u8>> = (0..5000).map(|i| format!("m:{i}").into_bytes()).collect();
+    let seen = draw_fields(&fields, 5000).len();
     // Uniform draws would see about 3,160 distinct fields; a draw stuck on the elements after
     // the gaps of the byte range (here about 500 of them) would see far fewer.
-    assert!(seen.len() > 2000, "only {} distinct fields", seen.len());
+    assert!(seen > 2000, "only {seen} distinct fields");
 }
 
 /// The first and the last elements (in key order) are drawn as often as any: no probe lands
@@ -206,27 +213,14 @@ fn random_elements_spread_over_the_collection() {
 /// ones came up a third as often.
 #[test]
 fn random_draws_favour_neither_end() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let ks = open(dir.path());
     // Evenly spaced numbers over the whole range of six digits, so that probes (uniform over
     // the digits) land evenly too, also past the last one.
     let n = 2000;
     let fields: Vec<Vec<u8>> = (0..n)
         .map(|i| format!("m:{:06}", i * 500).into_bytes())
         .collect();
-    let refs: Vec<(&[u8], &[u8])> = fields.iter().map(|f| (&f[..], &b""[..])).collect();
-    hash_put(&ks, b"s", &refs);
-    let mut t = ks.txn(&[(0, b"s")]);
-    let CollRead::Found(c) = t.coll(0, b"s", Kind::Hash).expect("coll") else {
-        panic!("missing");
-    };
-    let sampler = t.elem_sampler(&c).expect("sampler").expect("non-empty");
     let draws = 40_000;
-    let mut counts = std::collections::HashMap::<Bytes, u32>::new();
-    for _ in 0..draws {
-        let (f, _) = t.random_elem(&c, &sampler).expect("random").expect("some");
-        *counts.entry(f).or_default() += 1;
-    }
+    let counts = draw_fields(&fields, draws);
     let drawn = |range: std::ops::Range<usize>| -> u32 {
         fields[range]
             .iter()
