@@ -97,19 +97,6 @@ impl Coll {
     }
 }
 
-/// The latest entry for the element record `key` in a group's overlay (element records only:
-/// score-index keys are never looked up by key).
-fn overlay_entry<'o>(
-    overlay: &'o [(Cf, Vec<u8>, Option<Bytes>)],
-    key: &[u8],
-) -> Option<&'o Option<Bytes>> {
-    overlay
-        .iter()
-        .rev()
-        .find(|(cf, k, _)| *cf == Cf::Sub && k.as_slice() == key)
-        .map(|(_, _, v)| v)
-}
-
 /// The first key past every key that starts with `prefix` (the version is its last 8 bytes,
 /// and versions never reach `u64::MAX`).
 pub(crate) fn elem_prefix_end(prefix: &[u8]) -> Vec<u8> {
@@ -195,8 +182,7 @@ impl Txn<'_> {
 
     /// The group overlay's latest entry for the element record `key`.
     fn staged(&self, key: &[u8]) -> Option<Option<Bytes>> {
-        let o = self.overlay.as_ref()?.borrow();
-        overlay_entry(&o, key).cloned()
+        self.overlay.as_ref()?.borrow().get(key).cloned()
     }
 
     /// Reads up to `limit` stored elements with suffixes in `[from, to)` (from the `to` end when
@@ -222,10 +208,7 @@ impl Txn<'_> {
                 .scan_elems(Cf::Sub, &lo, &hi, reverse, limit, c.prefix.len())?;
         let mut o = o.borrow_mut();
         for (suffix, v) in stored {
-            let key = c.elem_key(&suffix);
-            if overlay_entry(&o, &key).is_none() {
-                o.push((Cf::Sub, key, Some(v)));
-            }
+            o.read_ahead(c.elem_key(&suffix), v);
         }
         Ok(())
     }
@@ -312,10 +295,8 @@ impl Txn<'_> {
         // In a pipeline group, what earlier members staged in the range, the latest per key.
         let mut staged: BTreeMap<&[u8], Option<&Bytes>> = BTreeMap::new();
         let o = self.overlay.as_ref().map(|o| o.borrow());
-        for (f, k, v) in o.iter().flat_map(|o| o.iter()) {
-            if *f == cf && k.as_slice() >= lo.as_slice() && k.as_slice() < hi.as_slice() {
-                staged.insert(&k[c.prefix.len()..], v.as_ref());
-            }
+        for (k, v) in o.iter().flat_map(|o| o.in_range(cf, &lo, &hi)) {
+            staged.insert(&k[c.prefix.len()..], v.as_ref());
         }
         let storage = &self.ks.storage;
         if staged.is_empty() {

@@ -291,7 +291,7 @@ impl<'a> Group<'a> {
     /// Takes in a member's work in place of its commit.
     pub fn absorb(&mut self, t: Txn<'a>) {
         let mut p = t.into_parts();
-        self.overlay.borrow_mut().append(&mut p.elems);
+        self.overlay.borrow_mut().absorb(&mut p.elems);
         self.work.take_in(&mut p);
         self.spare = Some(p);
         self.members += 1;
