@@ -106,7 +106,7 @@ fn exists(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
     let mut t = ctx.txn(args);
     let mut n = 0u64;
     for key in rest(args, 1) {
-        if t.lookup(db, key)?.is_some() {
+        if t.lookup_meta(db, key)?.is_some() {
             n += 1;
         }
     }
@@ -124,9 +124,9 @@ fn type_cmd(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
     let db = ctx.db();
     let key = arg(args, 1)?;
     let mut t = ctx.txn(args);
-    let rec = t.lookup(db, key)?;
+    let m = t.lookup_meta(db, key)?;
     ctx.commit(t)?;
-    Ok(Reply::simple(rec.map_or("none", |r| r.kind.type_name())))
+    Ok(Reply::simple(m.map_or("none", |m| m.kind.type_name())))
 }
 
 // ---- expiry ---------------------------------------------------------------------------------
@@ -258,14 +258,14 @@ fn ttl_generic(ctx: &mut Ctx<'_, '_>, args: &[Bytes], ms: bool, absolute: bool) 
     let db = ctx.db();
     let key = arg(args, 1)?;
     let mut t = ctx.txn(args);
-    let rec = t.lookup(db, key)?;
+    let m = t.lookup_meta(db, key)?;
     let now = i64::try_from(t.now()).unwrap_or(i64::MAX);
     ctx.commit(t)?;
-    let Some(rec) = rec else { return int(-2) };
-    if rec.expire_ms == 0 {
+    let Some(m) = m else { return int(-2) };
+    if m.expire_ms == 0 {
         return int(-1);
     }
-    let expire = i64::try_from(rec.expire_ms).unwrap_or(i64::MAX);
+    let expire = i64::try_from(m.expire_ms).unwrap_or(i64::MAX);
     let ttl = if absolute {
         expire
     } else {

@@ -275,16 +275,14 @@ fn set_generic(
             Ttl::Set(e) => Some(e.at(name, now)?),
             Ttl::Clear | Ttl::Keep => None,
         };
-        let cur = if sa.get {
-            string(t.lookup(db, sa.key)?)?
+        // Without GET only the key's existence and expiry matter: no copy of its value.
+        let (found, cur_expire, old) = if sa.get {
+            let cur = string(t.lookup(db, sa.key)?)?;
+            let expire = cur.as_ref().map_or(0, |r| r.expire_ms);
+            (cur.is_some(), expire, cur.map(|r| r.body))
         } else {
-            t.get(db, sa.key)?
-        };
-        let found = cur.is_some();
-        let old = if sa.get {
-            cur.as_ref().map(|r| r.body.clone())
-        } else {
-            None
+            let cur = t.meta(db, sa.key)?;
+            (cur.is_some(), cur.map_or(0, |m| m.expire_ms), None)
         };
         if (sa.cond == Cond::Nx && found) || (sa.cond == Cond::Xx && !found) {
             return Ok(SetDone {
@@ -294,7 +292,7 @@ fn set_generic(
         }
         let expire_ms = match (sa.ttl, expire_at) {
             (_, Some(at)) => at,
-            (Ttl::Keep, None) => cur.map_or(0, |r| r.expire_ms),
+            (Ttl::Keep, None) => cur_expire,
             _ => 0,
         };
         if expire_ms != 0 && expire_ms <= now {
@@ -606,10 +604,9 @@ fn strlen(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
     let [_, key] = args else {
         return Err(arity(ctx));
     };
-    with_txn(ctx, args, |t, db| {
-        Ok(len_reply(
-            string(t.lookup(db, key)?)?.map_or(0, |r| r.body.len()),
-        ))
+    with_txn(ctx, args, |t, db| match t.lookup_meta(db, key)? {
+        Some(m) if m.kind != Kind::String => Err(CmdError::WrongType),
+        m => Ok(len_reply(m.map_or(0, |m| m.body_len))),
     })
 }
 

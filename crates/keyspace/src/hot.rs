@@ -59,6 +59,7 @@ use dashmap::DashMap;
 use strata_storage::{Kind, Record};
 use tokio::sync::Notify;
 
+use crate::txn::Meta;
 use crate::KeyspaceOptions;
 
 /// Ticks of the tier's clock per second. Access times are kept in tenths of a second, so that an
@@ -148,9 +149,9 @@ impl Packed {
         &self.0[start..end]
     }
 
-    /// The record, its body copied out. None only for a tag no `Kind` has, which `new` never
-    /// writes.
-    fn record(&self) -> Option<Record> {
+    /// The record's kind, expiry and body, in place. None only for a tag no `Kind` has, which
+    /// `new` never writes.
+    fn view(&self) -> Option<(Kind, u64, &[u8])> {
         let b = &self.0;
         let kind = Kind::from_byte(b[0] & !(EXPIRES | LONG_KEY))?;
         let (_, mut at) = self.key_span();
@@ -161,10 +162,16 @@ impl Packed {
             expire_ms = u64::from_le_bytes(e);
             at += 8;
         }
+        Some((kind, expire_ms, &b[at..]))
+    }
+
+    /// The record, its body copied out.
+    fn record(&self) -> Option<Record> {
+        let (kind, expire_ms, body) = self.view()?;
         Some(Record {
             kind,
             expire_ms,
-            body: Bytes::copy_from_slice(&b[at..]),
+            body: Bytes::copy_from_slice(body),
         })
     }
 
@@ -479,6 +486,15 @@ impl HotTier {
         e.value()
             .store(self.clock.load(Ordering::Relaxed), Ordering::Relaxed);
         e.key().record()
+    }
+
+    /// An entry's kind, expiry and sizes, without copying its value out; marks it used.
+    pub(crate) fn meta(&self, phys: u16, key: &[u8]) -> Option<Meta> {
+        let e = self.maps.get(phys as usize)?.get(key)?;
+        e.value()
+            .store(self.clock.load(Ordering::Relaxed), Ordering::Relaxed);
+        let (kind, expire_ms, body) = e.key().view()?;
+        Some(Meta::of_parts(key, kind, expire_ms, body))
     }
 
     /// Reads an entry without marking it used.

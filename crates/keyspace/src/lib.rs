@@ -37,7 +37,7 @@ pub use strata_storage::{
     list_index, now_ms, score_bits, score_from_bits, CollHeader, Kind, Record, StorageError,
     LIST_MID,
 };
-pub use txn::Txn;
+pub use txn::{Meta, Txn};
 pub use warm::WarmOutcome;
 
 /// The stripe locks a transaction holds: inline for the few keys most commands name, so that
@@ -547,9 +547,14 @@ pub fn memory_usage(key: &[u8], rec: &Record) -> u64 {
 /// The logical size of a key: what `max-data-size` and INFO count. For a collection, its
 /// elements' bytes as its header counts them.
 pub fn logical_size(key: &[u8], rec: &Record) -> u64 {
-    let body = match rec.kind {
-        Kind::String => rec.body.len() as u64,
-        _ => CollHeader::decode(&rec.body).map_or(0, |h| h.bytes),
+    logical_size_of(key, rec.kind, &rec.body)
+}
+
+/// [`logical_size`] of a record's parts.
+pub(crate) fn logical_size_of(key: &[u8], kind: Kind, body: &[u8]) -> u64 {
+    let body = match kind {
+        Kind::String => body.len() as u64,
+        _ => CollHeader::decode(body).map_or(0, |h| h.bytes),
     };
     key.len() as u64 + body
 }

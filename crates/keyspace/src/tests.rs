@@ -56,6 +56,53 @@ fn lazy_expiry_removes_and_counts_exactly() {
     assert_eq!((ks.dbsize(0), ks.data_bytes(0)), (1, 3));
 }
 
+/// `meta` answers as `get` does, from either tier, with no value read: the same kind, expiry
+/// and sizes, and an expired key absent (its removal staged and counted).
+#[test]
+fn meta_agrees_with_get_in_every_tier() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let ks = open(dir.path());
+    let far = now_ms() + 3_600_000;
+    set(&ks, 0, b"s", b"value", far);
+    hash_put(&ks, b"h", &[(b"f1", b"12345"), (b"f2", b"1")]);
+    set(&ks, 0, b"e0", b"1", now_ms() - 1);
+    set(&ks, 0, b"e1", b"1", now_ms() - 1);
+    for cold in [false, true] {
+        if cold {
+            ks.drop_hot(None, &[]);
+        }
+        let expired = [&b"e0"[..], b"e1"][usize::from(cold)];
+        let before = ks.dbsize(0);
+        let mut t = ks.txn(&[(0, expired)]);
+        assert_eq!(t.meta(0, expired).expect("meta"), None);
+        t.commit().expect("commit");
+        assert_eq!(
+            ks.dbsize(0),
+            before - 1,
+            "the expired key's removal was staged"
+        );
+        for key in [&b"s"[..], b"h"] {
+            let mut t = ks.txn(&[(0, key)]);
+            let m = t.meta(0, key).expect("meta").expect("live");
+            let rec = t.get(0, key).expect("get").expect("live");
+            assert_eq!(m, Meta::of(key, &rec), "cold {cold}");
+        }
+        let mut t = ks.txn(&[(0, &b"s"[..])]);
+        let m = t.meta(0, b"s").expect("meta").expect("live");
+        assert_eq!(
+            (m.kind, m.expire_ms, m.body_len, m.size),
+            (Kind::String, far, 5, 6)
+        );
+        let mut t = ks.txn(&[(0, &b"h"[..])]);
+        let m = t.meta(0, b"h").expect("meta").expect("live");
+        assert_eq!(
+            (m.kind, m.expire_ms, m.size),
+            (Kind::Hash, 0, 1 + 2 + 5 + 2 + 1)
+        );
+    }
+    assert_eq!(ks.dbsize(0), 2);
+}
+
 #[test]
 fn active_expiry_reaches_disk_only_keys() {
     let dir = tempfile::tempdir().expect("tempdir");

@@ -6,7 +6,7 @@ use std::rc::Rc;
 use std::sync::atomic::Ordering;
 
 use bytes::Bytes;
-use strata_storage::{Batch, Cf, Record};
+use strata_storage::{Batch, Cf, Kind, Prev, Record};
 
 use crate::events::{class, Queued};
 use crate::{live, logical_size, prev_of, Gate, Guards, Keyspace, Result};
@@ -21,6 +21,42 @@ pub(crate) struct Pending {
 
 /// A key's state as a transaction read it: `(phys, key, record)`, None when absent.
 pub(crate) type Seen = (u16, Bytes, Option<Record>);
+
+/// What commands that read no value need of a live key (see [`Txn::meta`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Meta {
+    /// Its type.
+    pub kind: Kind,
+    /// Absolute expiry in Unix milliseconds; 0 means none.
+    pub expire_ms: u64,
+    /// Bytes of its record's body: a string's length (a collection's header's).
+    pub body_len: usize,
+    /// Its logical size, as `max-data-size` and INFO count it.
+    pub size: u64,
+}
+
+impl Meta {
+    pub(crate) fn of(key: &[u8], rec: &Record) -> Meta {
+        Meta::of_parts(key, rec.kind, rec.expire_ms, &rec.body)
+    }
+
+    pub(crate) fn of_parts(key: &[u8], kind: Kind, expire_ms: u64, body: &[u8]) -> Meta {
+        Meta {
+            kind,
+            expire_ms,
+            body_len: body.len(),
+            size: crate::logical_size_of(key, kind, body),
+        }
+    }
+
+    /// What a write over the key tells storage of it.
+    pub(crate) fn prev(&self) -> Prev {
+        Prev {
+            expire_ms: self.expire_ms,
+            size: self.size,
+        }
+    }
+}
 
 /// An element record a pipeline group's member staged: its family, whole key and value (None:
 /// removed).
@@ -305,14 +341,51 @@ impl<'a> Txn<'a> {
     /// Like `get`, counting a keyspace hit or miss for INFO.
     pub fn lookup(&mut self, db: usize, key: &[u8]) -> Result<Option<Record>> {
         let r = self.get(db, key)?;
-        let c = if r.is_some() {
+        self.count_lookup(db, key, r.is_some());
+        Ok(r)
+    }
+
+    fn count_lookup(&mut self, db: usize, key: &[u8], found: bool) {
+        let c = if found {
             &self.ks.stats.hits
         } else {
             self.notify(class::KEY_MISS, "keymiss", db, key);
             &self.ks.stats.misses
         };
         c.fetch_add(1, Ordering::Relaxed);
-        Ok(r)
+    }
+
+    /// `get` for what needs no value (EXISTS, TYPE, TTL, STRLEN, SET without GET, a write over a
+    /// key): a cached entry's value is not copied out, nor remembered among the reads (a write's
+    /// pending state supersedes it). Since the memory tier packs an entry into one allocation, a
+    /// read copies the value out; EXISTS of a cached 500 KB value would copy it for nothing.
+    pub fn meta(&mut self, db: usize, key: &[u8]) -> Result<Option<Meta>> {
+        let Some(phys) = self.ks.storage.phys(db) else {
+            return Ok(None);
+        };
+        let known = self.pending(phys, key).is_some()
+            || self.work.reads.iter().any(|r| r.0 == phys && r.1 == key);
+        if !known {
+            match self.ks.hot.meta(phys, key) {
+                Some(m) if m.expire_ms == 0 || m.expire_ms > self.now => {
+                    self.ks.stats.hot_hits.fetch_add(1, Ordering::Relaxed);
+                    return Ok(Some(m));
+                }
+                // Expired: `get` stages its removal.
+                Some(_) => {}
+                // As in `get`: read after the miss, the flag is down if an entry left.
+                None if self.ks.hot.is_complete(phys) => return Ok(None),
+                None => {}
+            }
+        }
+        Ok(self.get(db, key)?.map(|r| Meta::of(key, &r)))
+    }
+
+    /// Like `meta`, counting a keyspace hit or miss for INFO as `lookup` does.
+    pub fn lookup_meta(&mut self, db: usize, key: &[u8]) -> Result<Option<Meta>> {
+        let m = self.meta(db, key)?;
+        self.count_lookup(db, key, m.is_some());
+        Ok(m)
     }
 
     /// Stages `rec` as the new value of `key`.
@@ -320,7 +393,7 @@ impl<'a> Txn<'a> {
         let Some(phys) = self.ks.storage.phys(db) else {
             return Ok(());
         };
-        let prev = self.get(db, key)?.map(|r| prev_of(key, &r));
+        let prev = self.meta(db, key)?.map(|m| m.prev());
         if prev.is_none() {
             self.notify(class::NEW, "new", db, key);
         }
@@ -336,9 +409,9 @@ impl<'a> Txn<'a> {
         let Some(phys) = self.ks.storage.phys(db) else {
             return Ok(false);
         };
-        match self.get(db, key)? {
-            Some(rec) => {
-                self.work.batch.delete(phys, key, prev_of(key, &rec));
+        match self.meta(db, key)? {
+            Some(m) => {
+                self.work.batch.delete(phys, key, m.prev());
                 self.set_pending(db, phys, key, None);
                 Ok(true)
             }
