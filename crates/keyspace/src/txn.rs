@@ -300,6 +300,14 @@ impl<'a> Txn<'a> {
             Some(Some(rec)) => rec,
             Some(None) => return Ok(None),
             None => match self.ks.hot.get(phys, key) {
+                // Not remembered among the reads: memory answers a second read as cheaply, and
+                // the locks held keep the entry as it is (the transaction's own writes are in
+                // `pending`). Remembering cost a copy of the key and a shared header for the
+                // value (now copied out of the entry) on every read of a cached key.
+                Some(rec) if live(&rec, self.now) => {
+                    stats.hot_hits.fetch_add(1, Ordering::Relaxed);
+                    return Ok(Some(rec));
+                }
                 Some(rec) => {
                     stats.hot_hits.fetch_add(1, Ordering::Relaxed);
                     rec
