@@ -133,8 +133,8 @@ pub(crate) struct Parts<'a> {
     pub(crate) batch: Batch<'a>,
     /// The latest state of each key written, in order of first write.
     pub(crate) pending: Vec<Pending>,
-    /// Keys read but not written, with the state found: a command that reads a key and then
-    /// writes it (SET reads the previous record for the counters) goes to disk once, not twice.
+    /// Keys read from disk (or handed over by the group) but not written, with the state found:
+    /// a command that reads a key and then writes it (INCR) goes to disk once, not twice.
     pub(crate) reads: Vec<Seen>,
     /// Keys found expired (and deleted) on the way.
     pub(crate) expired: u64,
