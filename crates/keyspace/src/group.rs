@@ -249,6 +249,12 @@ impl<'a> Group<'a> {
         self.members
     }
 
+    /// Key states the group's commit will bring memory in line with.
+    #[cfg(test)]
+    pub(crate) fn pending_states(&self) -> usize {
+        self.work.pending.len()
+    }
+
     /// Writes what the members committed, then brings memory in line, raises their events and
     /// releases their locks. Returns the sequence to wait for under `appendfsync always` (0
     /// when nothing was written). On failure nothing was written, and the locks are released.

@@ -830,6 +830,8 @@ fn a_group_writes_a_key_its_members_rewrite_once() {
             .expect("put");
         g.absorb(t);
     }
+    // One state per key for memory to take at commit, the latest.
+    assert_eq!(g.pending_states(), 2);
     g.commit().expect("commit");
     assert_eq!(entries() - before, 2);
     assert_eq!(get(&ks, 0, b"k"), Some(Bytes::from_static(b"4")));

@@ -777,6 +777,11 @@ impl Batch<'_> {
         self.repeats = true;
     }
 
+    /// Whether [`Batch::may_repeat`] marked the batch.
+    pub fn repeats(&self) -> bool {
+        self.repeats
+    }
+
     /// Writes `rec` under `key`, replacing `prev` (None: the key is new). `size` is the key's new
     /// logical size. Keeps the ttl index and both counters in step.
     pub fn put(&mut self, phys: u16, key: &[u8], rec: &Record, size: u64, prev: Option<Prev>) {
