@@ -68,7 +68,7 @@ pub struct Group<'a> {
     work: Parts<'a>,
     members: usize,
     /// The last member's containers, emptied, for the next member to stage into.
-    spare: Option<Parts<'a>>,
+    spare: Option<Box<Parts<'a>>>,
     /// Commands that ever joined; unlike `members`, a commit does not reset it.
     joins: u64,
     /// The element records the members staged, which later members read through.
@@ -374,7 +374,7 @@ impl Keyspace {
             // The group holds no stripe when it holds no gate, so this may wait.
             g.gate = Some(self.gate.read());
         }
-        let mut parts = g.spare.take().unwrap_or_else(|| Parts::new(self));
+        let mut parts = g.spare.take().unwrap_or_else(|| Box::new(Parts::new(self)));
         for &(db, k) in keys {
             let Some(phys) = self.storage.phys(db) else {
                 continue;

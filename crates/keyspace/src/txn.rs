@@ -203,7 +203,9 @@ pub struct Txn<'a> {
     pub(crate) ks: &'a Keyspace,
     _gate: Option<Gate<'a>>,
     _locks: Guards<'a>,
-    pub(crate) work: Parts<'a>,
+    /// Boxed: a transaction moves by value a few times per command (into its closure, into its
+    /// group), and its work is most of its size.
+    pub(crate) work: Box<Parts<'a>>,
     /// One clock reading per command, so a key cannot expire half-way through it.
     now: u64,
     /// Set for a pipeline group's member (see `crate::group`), whose group holds its locks and
@@ -222,7 +224,7 @@ impl<'a> Txn<'a> {
             ks,
             _gate: gate.into(),
             _locks: locks,
-            work: Parts::new(ks),
+            work: Box::new(Parts::new(ks)),
             now: crate::now_ms(),
             overlay: None,
         }
@@ -230,7 +232,7 @@ impl<'a> Txn<'a> {
 
     /// A pipeline group's member, staging into `work`: empty but for `reads`, the states of its
     /// keys that earlier members wrote or read. The group holds the locks.
-    pub(crate) fn member(ks: &'a Keyspace, work: Parts<'a>, overlay: Overlay) -> Txn<'a> {
+    pub(crate) fn member(ks: &'a Keyspace, work: Box<Parts<'a>>, overlay: Overlay) -> Txn<'a> {
         Txn {
             ks,
             _gate: None,
@@ -246,7 +248,7 @@ impl<'a> Txn<'a> {
         self.overlay.is_some()
     }
 
-    pub(crate) fn into_parts(self) -> Parts<'a> {
+    pub(crate) fn into_parts(self) -> Box<Parts<'a>> {
         self.work
     }
 
