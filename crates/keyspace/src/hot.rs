@@ -482,19 +482,26 @@ impl HotTier {
 
     /// Reads an entry and marks it used.
     pub(crate) fn get(&self, phys: u16, key: &[u8]) -> Option<Record> {
-        let e = self.maps.get(phys as usize)?.get(key)?;
-        e.value()
-            .store(self.clock.load(Ordering::Relaxed), Ordering::Relaxed);
-        e.key().record()
+        self.used(phys, key)?.key().record()
     }
 
     /// An entry's kind, expiry and sizes, without copying its value out; marks it used.
     pub(crate) fn meta(&self, phys: u16, key: &[u8]) -> Option<Meta> {
+        let e = self.used(phys, key)?;
+        let (kind, expire_ms, body) = e.key().view()?;
+        Some(Meta::of_parts(key, kind, expire_ms, body))
+    }
+
+    /// The entry of `key`, stamped with the tier's clock as used.
+    fn used(
+        &self,
+        phys: u16,
+        key: &[u8],
+    ) -> Option<dashmap::mapref::one::Ref<'_, Packed, AtomicU32>> {
         let e = self.maps.get(phys as usize)?.get(key)?;
         e.value()
             .store(self.clock.load(Ordering::Relaxed), Ordering::Relaxed);
-        let (kind, expire_ms, body) = e.key().view()?;
-        Some(Meta::of_parts(key, kind, expire_ms, body))
+        Some(e)
     }
 
     /// Reads an entry without marking it used.

@@ -9,6 +9,7 @@ use bytes::Bytes;
 use strata_storage::{Batch, Cf, Kind, Prev, Record};
 
 use crate::events::{class, Queued};
+use crate::hot::HotTier;
 use crate::{live, logical_size, prev_of, Gate, Guards, Keyspace, Result};
 
 /// The latest state of a key this transaction wrote (None: deleted).
@@ -55,6 +56,47 @@ impl Meta {
             expire_ms: self.expire_ms,
             size: self.size,
         }
+    }
+}
+
+/// What a read returns of a key's live state: its record (`Txn::get`) or what needs no value
+/// (`Txn::meta`). One walk (`Txn::find`) serves both.
+trait State {
+    fn from_record(key: &[u8], rec: Record) -> Self;
+    fn expire_ms(&self) -> u64;
+    /// What removing the key tells storage of it.
+    fn as_prev(&self, key: &[u8]) -> Prev;
+
+    fn live(&self, now: u64) -> bool {
+        self.expire_ms() == 0 || self.expire_ms() > now
+    }
+}
+
+impl State for Record {
+    fn from_record(_: &[u8], rec: Record) -> Record {
+        rec
+    }
+
+    fn expire_ms(&self) -> u64 {
+        self.expire_ms
+    }
+
+    fn as_prev(&self, key: &[u8]) -> Prev {
+        prev_of(key, self)
+    }
+}
+
+impl State for Meta {
+    fn from_record(key: &[u8], rec: Record) -> Meta {
+        Meta::of(key, &rec)
+    }
+
+    fn expire_ms(&self) -> u64 {
+        self.expire_ms
+    }
+
+    fn as_prev(&self, _: &[u8]) -> Prev {
+        Meta::prev(self)
     }
 }
 
@@ -300,49 +342,65 @@ impl<'a> Txn<'a> {
     /// The live record of `key` in logical db `db`. An expired key reads as absent, and its
     /// removal is staged in this transaction (lazy expiry).
     pub fn get(&mut self, db: usize, key: &[u8]) -> Result<Option<Record>> {
+        self.find(db, key, HotTier::get)
+    }
+
+    /// A key's live state, as `S` (see [`State`]): the transaction's own writes, then what it
+    /// remembered reading, then the memory tier (read by `hot`), then disk. An expired key
+    /// reads as absent, and its removal is staged in this transaction (lazy expiry).
+    fn find<S: State>(
+        &mut self,
+        db: usize,
+        key: &[u8],
+        hot: impl FnOnce(&HotTier, u16, &[u8]) -> Option<S>,
+    ) -> Result<Option<S>> {
         let Some(phys) = self.ks.storage.phys(db) else {
             return Ok(None);
         };
         if let Some(state) = self.pending(phys, key) {
-            return Ok(state.clone());
+            return Ok(state.clone().map(|r| S::from_record(key, r)));
         }
+        let now = self.now;
         let known = self
             .work
             .reads
             .iter()
             .find(|r| r.0 == phys && r.1 == key)
-            .map(|r| r.2.clone());
+            .map(|r| r.2.clone().map(|rec| S::from_record(key, rec)));
         let stats = &self.ks.stats;
-        let rec = match known {
+        let state = match known {
             // Remembered states were live when seen; a pipeline group's may have expired since,
             // so they are checked below like any other.
-            Some(Some(rec)) if live(&rec, self.now) => return Ok(Some(rec)),
-            Some(Some(rec)) => rec,
+            Some(Some(s)) if s.live(now) => return Ok(Some(s)),
+            Some(Some(s)) => s,
             Some(None) => return Ok(None),
-            None => match self.ks.hot.get(phys, key) {
+            None => match hot(&self.ks.hot, phys, key) {
                 // Not remembered among the reads: memory answers a second read as cheaply, and
                 // the locks held keep the entry as it is (the transaction's own writes are in
                 // `pending`). Remembering cost a copy of the key and a shared header for the
                 // value (now copied out of the entry) on every read of a cached key.
-                Some(rec) if live(&rec, self.now) => {
+                Some(s) => {
                     stats.hot_hits.fetch_add(1, Ordering::Relaxed);
-                    return Ok(Some(rec));
-                }
-                Some(rec) => {
-                    stats.hot_hits.fetch_add(1, Ordering::Relaxed);
-                    rec
+                    if s.live(now) {
+                        return Ok(Some(s));
+                    }
+                    s
                 }
                 // A complete memory tier knows the key does not exist: nothing to read or remember.
                 None if self.ks.hot.is_complete(phys) => return Ok(None),
                 None => {
                     stats.cold_reads.fetch_add(1, Ordering::Relaxed);
                     match self.ks.storage.get(phys, key)? {
-                        Some(rec) => {
-                            if live(&rec, self.now) {
-                                self.ks.hot.put(phys, key, &rec);
-                            }
-                            rec
+                        Some(rec) if live(&rec, now) => {
+                            self.ks.hot.put(phys, key, &rec);
+                            self.work.reads.push((
+                                phys,
+                                Bytes::copy_from_slice(key),
+                                Some(rec.clone()),
+                            ));
+                            return Ok(Some(S::from_record(key, rec)));
                         }
+                        Some(rec) => S::from_record(key, rec),
                         None => {
                             self.work
                                 .reads
@@ -353,13 +411,7 @@ impl<'a> Txn<'a> {
                 }
             },
         };
-        if live(&rec, self.now) {
-            self.work
-                .reads
-                .push((phys, Bytes::copy_from_slice(key), Some(rec.clone())));
-            return Ok(Some(rec));
-        }
-        self.work.batch.delete(phys, key, prev_of(key, &rec));
+        self.work.batch.delete(phys, key, state.as_prev(key));
         self.set_pending(db, phys, key, None);
         self.work.expired += 1;
         self.notify(class::EXPIRED, "expired", db, key);
@@ -384,29 +436,11 @@ impl<'a> Txn<'a> {
     }
 
     /// `get` for what needs no value (EXISTS, TYPE, TTL, STRLEN, SET without GET, a write over a
-    /// key): a cached entry's value is not copied out, nor remembered among the reads (a write's
-    /// pending state supersedes it). Since the memory tier packs an entry into one allocation, a
-    /// read copies the value out; EXISTS of a cached 500 KB value would copy it for nothing.
+    /// key): a cached entry's value is not copied out. Since the memory tier packs an entry into
+    /// one allocation, a read copies the value out; EXISTS of a cached 500 KB value would copy it
+    /// for nothing.
     pub fn meta(&mut self, db: usize, key: &[u8]) -> Result<Option<Meta>> {
-        let Some(phys) = self.ks.storage.phys(db) else {
-            return Ok(None);
-        };
-        let known = self.pending(phys, key).is_some()
-            || self.work.reads.iter().any(|r| r.0 == phys && r.1 == key);
-        if !known {
-            match self.ks.hot.meta(phys, key) {
-                Some(m) if m.expire_ms == 0 || m.expire_ms > self.now => {
-                    self.ks.stats.hot_hits.fetch_add(1, Ordering::Relaxed);
-                    return Ok(Some(m));
-                }
-                // Expired: `get` stages its removal.
-                Some(_) => {}
-                // As in `get`: read after the miss, the flag is down if an entry left.
-                None if self.ks.hot.is_complete(phys) => return Ok(None),
-                None => {}
-            }
-        }
-        Ok(self.get(db, key)?.map(|r| Meta::of(key, &r)))
+        self.find(db, key, HotTier::meta)
     }
 
     /// Like `meta`, counting a keyspace hit or miss for INFO as `lookup` does.
