@@ -4,7 +4,8 @@
 #
 # Both servers are durable: Strata with its defaults (appendfsync everysec), redis-server with
 # --appendonly yes --appendfsync everysec --save "". Each listens on 127.0.0.1 on a free port
-# with its own temp dir and is stopped by PID. Runs alternate A/B/A/B so drift cancels out.
+# with its own temp dir and is stopped by PID. Runs alternate A/B/A/B so drift cancels out, and
+# each starts once the machine is idle, so no run pays for the work the one before left behind.
 #
 #   bash scripts/bench-compare.sh                             # every case (15-20 min on 2 cores)
 #   N=2000 ROUNDS=1 HOT=8mb HC_KEYS=80000 bash scripts/bench-compare.sh   # smoke run
@@ -124,6 +125,32 @@ for r in csv.reader(sys.stdin):
 PY
 record() { python3 "$WORK/record.py" "$@" >> "$RESULTS"; }
 
+# settle: waits (60 s at most) until the CPUs are 90 % idle over half a second. A run must not
+# share the machine with work the previous run left behind: Redis's AOF rewrite child, started
+# near the end of its suite, went on into Strata's next SET test (on 2 cores it takes one), and
+# RocksDB's flushes and compactions can do the same to Redis's next run.
+settle() {
+    local waited
+    waited=$(python3 - <<'PY'
+import time
+def snap():
+    with open("/proc/stat") as f:
+        v = [int(x) for x in f.readline().split()[1:]]
+    return sum(v), v[3] + v[4]
+start = time.time()
+t0, i0 = snap()
+while time.time() - start < 60:
+    time.sleep(0.5)
+    t1, i1 = snap()
+    if t1 > t0 and (i1 - i0) / (t1 - t0) >= 0.9:
+        break
+    t0, i0 = t1, i1
+print(f"{time.time() - start:.1f}")
+PY
+)
+    echo "[bench-compare]   machine idle after ${waited}s" >&2
+}
+
 bench() { # bench PORT ARGS... -> CSV on stdout
     redis-benchmark -h 127.0.0.1 -p "$1" --csv "${@:2}"
 }
@@ -138,8 +165,10 @@ case_suite() { # case_suite CASE PIPELINE REQUESTS [APPENDFSYNC TESTS]
     rp=$PORT rpid=$PID
     for r in $(seq "$ROUNDS"); do
         log "$name round $r/$ROUNDS: Strata"
+        settle
         bench "$sp" -t "$tests" "${COMMON[@]}" -P "$pipe" -n "$n" | record "$name" "" strata "$r"
         log "$name round $r/$ROUNDS: Redis"
+        settle
         bench "$rp" -t "$tests" "${COMMON[@]}" -P "$pipe" -n "$n" | record "$name" "" redis "$r"
     done
     stop "$spid"
@@ -167,6 +196,7 @@ pipe_in() { # pipe_in PORT OP
 
 hotcold_run() { # hotcold_run PORT ROW SYSTEM ROUND: 45 clients on the hot set, 5 on every key
     local n_hot=$((N * 9 / 10)) n_cold=$((N / 10)) t0 t1 h
+    settle
     t0=$(date +%s.%N)
     bench "$1" -c 45 -n "$n_hot" -r "$HOTSET" GET "key:__rand_int__" > "$WORK/hot.csv" &
     h=$!
@@ -284,6 +314,8 @@ echo "- Strata: $("$BIN" --version 2>/dev/null | head -1) ($(git rev-parse --sho
 echo "- $(redis-server --version | cut -d' ' -f1-3), $(redis-benchmark --version)"
 echo "- Command: \`${STRATA_ARGS:+STRATA_ARGS=\"$STRATA_ARGS\" }CASES=$CASES ROUNDS=$ROUNDS N=$N N16=$N16 HOT=$HOT HC_KEYS=$HC_KEYS HC_VALUE=$HC_VALUE HOTSET=$HOTSET bash scripts/bench-compare.sh\`"
 echo "- Each case alternates Strata and Redis, $ROUNDS runs each; the table shows the mean of the runs."
+echo "- Each run starts on an idle machine (90 % idle over 0.5 s): the other server's background work"
+echo "  (Redis's AOF rewrite, RocksDB's compactions) does not overlap it."
 echo
 
 for c in ${CASES//,/ }; do
