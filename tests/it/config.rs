@@ -1,6 +1,8 @@
 //! Configuration end to end: file plus flags, CONFIG GET/SET/REWRITE, AUTH.
 
-use crate::util::Server;
+use std::time::{Duration, Instant};
+
+use crate::util::{encode, Server};
 
 #[test]
 fn config_file_flags_get_set_and_rewrite() {
@@ -133,4 +135,59 @@ fn rocksdb_compression_settings_reach_the_engine() {
     }
 
     fails_fast(&["--rocksdb.compression", "snappy"]);
+}
+
+/// RocksDB's compactions run at nice 19 by default (`rocksdb.nice-compactions`), so that one
+/// landing during a burst of requests yields the CPU to the connections; with `no` they keep
+/// the server's priority. Small memtables make a few megabytes of SETs reach L0's compaction
+/// trigger; RocksDB's LOG says when a compaction finished, and /proc gives the nice value of
+/// the thread that ran it.
+#[test]
+fn compactions_run_at_the_lowest_cpu_priority_unless_told_otherwise() {
+    for (setting, want) in [("yes", 19), ("no", 0)] {
+        let s = Server::strata(&[
+            "--rocksdb.write-buffer-size",
+            "1mb",
+            "--rocksdb.nice-compactions",
+            setting,
+        ]);
+        let mut c = s.raw();
+        let value = vec![b'v'; 1000];
+        for round in 0..16 {
+            let mut buf = Vec::new();
+            for i in 0..500 {
+                let key = format!("key:{round}:{i}");
+                buf.extend(encode(&[b"SET", key.as_bytes(), &value]));
+            }
+            c.send(&buf);
+            for _ in 0..500 {
+                assert_eq!(c.reply(), b"+OK\r\n");
+            }
+        }
+        let compacted = || {
+            std::fs::read_to_string(s.data_dir().join("LOG"))
+                .is_ok_and(|log| log.contains("\"event\": \"compaction_finished\""))
+        };
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while !compacted() {
+            assert!(Instant::now() < deadline, "no compaction ran ({setting})");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let pid = s.pid().expect("running");
+        let mut nice = Vec::new();
+        for t in std::fs::read_dir(format!("/proc/{pid}/task")).expect("tasks") {
+            let dir = t.expect("task").path();
+            let comm = std::fs::read_to_string(dir.join("comm")).unwrap_or_default();
+            if comm.trim() == "rocksdb:low" {
+                let stat = std::fs::read_to_string(dir.join("stat")).expect("stat");
+                // After the ")" that ends the name: state is field 3, nice field 19.
+                let fields: Vec<&str> = stat[stat.rfind(')').expect("stat") + 2..]
+                    .split(' ')
+                    .collect();
+                nice.push(fields[16].parse::<i32>().expect("nice"));
+            }
+        }
+        assert!(!nice.is_empty(), "no compaction thread");
+        assert!(nice.iter().all(|&n| n == want), "{setting}: nice {nice:?}");
+    }
 }

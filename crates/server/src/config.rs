@@ -137,6 +137,7 @@ pub static DEFS: &[Def] = &[
     def("rocksdb.block-cache-size", "0", Kind::Memory, false),
     def("rocksdb.write-buffer-size", "8mb", Kind::Memory, false),
     def("rocksdb.max-background-jobs", "2", Kind::Int(1, 64), false),
+    def("rocksdb.nice-compactions", "yes", Kind::Bool, false),
     def(
         "rocksdb.compression",
         "lz4",

@@ -345,6 +345,7 @@ fn open_storage(c: &Config, activity: Activity) -> Result<Arc<Storage>, String> 
     o.block_cache_bytes = rocksdb_share(c) as usize;
     o.write_buffer_bytes = c.get_u64("rocksdb.write-buffer-size") as usize;
     o.max_background_jobs = c.get_u64("rocksdb.max-background-jobs") as i32;
+    o.nice_compactions = c.get("rocksdb.nice-compactions") == "yes";
     o.compression = c
         .get("rocksdb.compression")
         .parse()

@@ -61,6 +61,8 @@ pub struct StorageOptions {
     pub write_buffer_bytes: usize,
     /// RocksDB flush and compaction threads.
     pub max_background_jobs: i32,
+    /// Compaction threads at the lowest CPU priority (`rocksdb.nice-compactions`).
+    pub nice_compactions: bool,
     /// Compression of the levels above the last (`rocksdb.compression`).
     pub compression: Compression,
     /// Compression of the last level, where most of the data lies
@@ -81,6 +83,7 @@ impl StorageOptions {
             block_cache_bytes: 64 << 20,
             write_buffer_bytes: 8 << 20,
             max_background_jobs: 2,
+            nice_compactions: true,
             compression: Compression::Lz4,
             bottommost_compression: Compression::Zstd,
             activity: Activity::default(),
@@ -218,6 +221,16 @@ impl Storage {
         db_opts.create_if_missing(true);
         db_opts.create_missing_column_families(true);
         db_opts.set_max_background_jobs(opts.max_background_jobs);
+        if opts.nice_compactions {
+            // A compaction that lands during a burst of requests takes a core from the
+            // connections (on 2 cores: INCR -P 1 p99 4.3 ms with one running, 1.0 ms without).
+            // At nice 19 it yields to them and runs in their idle time; L0's slowdown trigger
+            // still holds writers back if it falls far behind. Flushes keep their priority: a
+            // full set of memtables stops writes at once. The thread pool is the process's.
+            let mut env = rocksdb::Env::new()?;
+            env.lower_thread_pool_cpu_priority();
+            db_opts.set_env(&env);
+        }
         // Commits append to RocksDB's WAL buffer; `flush_wal_to` writes it out once per reply
         // batch, so a pipeline of writes costs one write(2), not one per command.
         db_opts.set_manual_wal_flush(true);
