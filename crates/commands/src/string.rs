@@ -706,7 +706,11 @@ fn incr_by(ctx: &mut Ctx<'_, '_>, args: &[Bytes], delta: i64) -> CmdResult {
         t.put(
             db,
             key,
-            string_record(Bytes::from(new.to_string()), expire_ms),
+            // itoa rather than `to_string`: no formatter machinery on every INCR.
+            string_record(
+                Bytes::copy_from_slice(itoa::Buffer::new().format(new).as_bytes()),
+                expire_ms,
+            ),
         )?;
         Ok(Reply::Int(new))
     })?;

@@ -409,7 +409,9 @@ fn run_held(
     if run.is_empty() {
         return Ok(None);
     }
-    let items: Vec<(&[bytes::Bytes], &'static strata_commands::CommandDef)> =
+    // Inline up to a typical pipeline's run: at -P 1 a run is one command, and a heap vector
+    // was an allocation per request.
+    let items: smallvec::SmallVec<[(&[bytes::Bytes], &'static strata_commands::CommandDef); 16]> =
         run.iter().map(|h| (&h.args[..], h.def)).collect();
     let result = strata_commands::execute_group(&shared.ks, session, shared, &items, leave_open);
     drop(items);
