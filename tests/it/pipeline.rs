@@ -563,3 +563,53 @@ fn runs_of_pops_in_pipelines_match_a_model() {
         assert!(lists[0].len() < 150, "the runs of pops took most of q");
     }
 }
+
+/// KEYS walks every key of the database, and runs off its connection's worker: on the one
+/// worker, another connection's PING and SET are answered while the walk goes on (before, they
+/// waited for it), the SET is there afterwards, and the KEYS connection goes on serving.
+#[test]
+fn keys_runs_off_the_worker_and_other_connections_are_served_meanwhile() {
+    let s = Server::strata(&["--io-threads", "1"]);
+    let mut load = s.raw();
+    // 300,000 keys, 100 per MSET, 100 MSETs per write.
+    for batch in 0..30 {
+        let mut buf = Vec::new();
+        for m in 0..100 {
+            let mut args: Vec<Vec<u8>> = vec![b"MSET".to_vec()];
+            for i in 0..100 {
+                args.push(format!("key:{batch}:{m}:{i}").into_bytes());
+                args.push(b"v".to_vec());
+            }
+            let refs: Vec<&[u8]> = args.iter().map(|a| &a[..]).collect();
+            buf.extend(encode(&refs));
+        }
+        load.send(&buf);
+        for _ in 0..100 {
+            assert_eq!(load.reply(), b"+OK\r\n");
+        }
+    }
+    let (mut walker, mut other) = (s.raw(), s.raw());
+    // A pattern with no literal prefix walks every key and matches none; two of them in one
+    // read, whose replies go out together, for a longer walk.
+    let walk = encode(&[b"KEYS", b"*no-such-key"]);
+    walker.send(&[&walk[..], &walk[..]].concat());
+    std::thread::sleep(std::time::Duration::from_millis(10));
+    assert_eq!(other.cmd(&["PING"]), b"+PONG\r\n");
+    assert_eq!(other.cmd(&["SET", "during", "walk"]), b"+OK\r\n");
+    // The walk has not answered yet.
+    let sock = walker.writer();
+    sock.set_nonblocking(true).expect("nonblocking");
+    let pending = matches!(
+        sock.peek(&mut [0u8; 1]),
+        Err(e) if e.kind() == std::io::ErrorKind::WouldBlock
+    );
+    sock.set_nonblocking(false).expect("blocking");
+    assert!(
+        pending,
+        "KEYS answered before the other connection was served"
+    );
+    assert_eq!(walker.reply(), b"*0\r\n");
+    assert_eq!(walker.reply(), b"*0\r\n");
+    assert_eq!(walker.cmd(&["GET", "during"]), b"$4\r\nwalk\r\n");
+    assert_eq!(walker.cmd(&["DBSIZE"]), b":300001\r\n");
+}

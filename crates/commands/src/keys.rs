@@ -873,7 +873,7 @@ pub static COMMANDS: &[CommandDef] = &[
     cmd("renamenx", 3, WRITE | FAST, Keys::TWO, G, "1.0.0", "Renames a key only when the target key name doesn't exist.", renamenx),
     cmd("copy", -3, WRITE | DENYOOM, Keys::TWO, G, "6.2.0", "Copies the value of a key to a new key.", copy),
     cmd("move", 3, WRITE | FAST, Keys::ONE, G, "1.0.0", "Moves a key to another database.", move_cmd),
-    cmd("keys", 2, READONLY, Keys::NONE, G, "1.0.0", "Returns all key names that match a pattern.", keys),
+    cmd("keys", 2, READONLY | OFF_WORKER, Keys::NONE, G, "1.0.0", "Returns all key names that match a pattern.", keys),
     cmd("scan", -2, READONLY, Keys::NONE, G, "2.8.0", "Iterates over the key names in the database.", scan),
     cmd("randomkey", 1, READONLY, Keys::NONE, G, "1.0.0", "Returns a random key name from the database.", randomkey),
     cmd("touch", -2, READONLY | FAST | GROUP, Keys::ALL, G, "3.2.1", "Returns the number of existing keys out of those specified after updating the time they were last accessed.", touch),

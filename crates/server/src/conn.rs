@@ -208,6 +208,8 @@ async fn serve(
 
         let mut close = false;
         let mut blocked = None;
+        // Set once a command of this read ran off the worker: this thread may no longer be one.
+        let mut left_worker = false;
         // Runs the held requests (see `run_held`); a failed write ends the connection. Only the
         // last run of a read may leave its group open on the worker, and gives a ticket.
         macro_rules! run_held {
@@ -294,6 +296,16 @@ async fn serve(
                         Reply::error("ERR Replica can't interact with the keyspace"),
                         0,
                     )
+                } else if resolved
+                    .as_ref()
+                    .is_ok_and(|d| d.has(flags::OFF_WORKER))
+                    // Inside MULTI it is only queued.
+                    && session.multi.queued() < 0
+                {
+                    left_worker = true;
+                    off_worker(ks.storage(), || {
+                        strata_commands::execute_resolved(ks, &mut session, shared, &args, resolved)
+                    })
                 } else {
                     strata_commands::execute_resolved(ks, &mut session, shared, &args, resolved)
                 };
@@ -331,7 +343,12 @@ async fn serve(
                 break;
             }
         }
-        let ticket = run_held!(true);
+        // After a command ran off the worker, this thread may have left the runtime: no group is
+        // left open on it (nothing would commit it), and its slot lets go of the keyspace.
+        let ticket = run_held!(!left_worker);
+        if left_worker {
+            strata_keyspace::commit_worker_group();
+        }
         let last = std::mem::take(&mut session.last_cmd);
         if !last.is_empty() {
             shared.clients.update(&session, last);
@@ -390,6 +407,18 @@ async fn serve(
             decoder.set_limits(settings.limits);
         }
     }
+}
+
+/// Runs `f`, a walk the request does not bound (KEYS), off the async worker: tokio hands the
+/// worker's other connections to another thread meanwhile. Nothing may wait on this thread
+/// while it runs, so the group other connections left open on it commits first; afterwards the
+/// thread may no longer be a worker, so it stops counting as busy for the `always` fsync (see
+/// `Storage::thread_left_runtime`).
+pub(crate) fn off_worker<R>(storage: &strata_storage::Storage, f: impl FnOnce() -> R) -> R {
+    strata_keyspace::commit_worker_group();
+    let r = tokio::task::block_in_place(f);
+    storage.thread_left_runtime();
+    r
 }
 
 /// Executes the held run of groupable requests (one storage write for all of them), appends

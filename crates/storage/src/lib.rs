@@ -166,6 +166,8 @@ pub struct Storage {
     /// Default options shared by every point read, rather than a C++ object made and freed
     /// per read (RocksDB takes them by const reference).
     point_read: ReadOptions,
+    /// The request threads' activity (see `sync`).
+    activity: Activity,
 }
 
 impl Drop for Storage {
@@ -311,6 +313,7 @@ impl Storage {
             write_buffers: wbm,
             last_version: AtomicU64::new(0),
             point_read: ReadOptions::default(),
+            activity: opts.activity.clone(),
         });
         storage.start_syncer(opts.activity.clone());
         Ok(storage)
@@ -456,6 +459,15 @@ impl Storage {
     /// A receiver of the last fsynced sequence; `wait_for(|s| *s >= seq)` waits for durability.
     pub fn synced_watch(&self) -> watch::Receiver<u64> {
         self.wal.subscribe()
+    }
+
+    /// The calling thread stopped running the runtime's tasks without parking (tokio's
+    /// `block_in_place` handed its worker to another thread), so it no longer counts as busy
+    /// when an `always` fsync waits for the request threads to go idle. Had it stayed busy in
+    /// the count, every later fsync would wait out `IDLE_WAIT_CAP`. If the thread got its worker
+    /// back, it counts as idle until its next park and unpark: at most one fsync starts early.
+    pub fn thread_left_runtime(&self) {
+        self.activity.parked();
     }
 
     /// Asks the syncer for an fsync (under `always`, by a writer about to wait for it). It

@@ -214,6 +214,11 @@ impl Activity {
         }
     }
 
+    /// Threads counted as running tasks.
+    pub fn busy(&self) -> usize {
+        self.0.busy.load(Ordering::SeqCst)
+    }
+
     /// Blocks until no thread is busy, or `cap` passes.
     pub(crate) fn wait_idle(&self, cap: Duration) {
         let s = &*self.0;
