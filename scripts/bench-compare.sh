@@ -26,6 +26,7 @@
 #   BIN       the strata-server binary to measure (default: the release build; implies no build)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source scripts/lib.sh
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/strata/target}"
 [ -n "${BIN:-}" ] && SKIP_BUILD=1
 BIN="${BIN:-$CARGO_TARGET_DIR/release/strata-server}"
@@ -76,17 +77,6 @@ RESULTS="$WORK/results.csv" # case,row,system,round,test,rps,p50,p99
 : > "$RESULTS"
 
 log() { STEP="$*"; echo "[bench-compare] $*" >&2; }
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-
-wait_up() { # wait_up PORT PID
-    for _ in $(seq 300); do
-        redis-cli -p "$1" PING >/dev/null 2>&1 && return
-        kill -0 "$2" 2>/dev/null || break
-        sleep 0.1
-    done
-    echo "server on port $1 did not start" >&2
-    exit 1
-}
 
 # start_strata NAME DIR ARGS... ; start_redis NAME DIR ARGS...  -> set PORT and PID
 start_strata() {

@@ -10,11 +10,8 @@
 # Needs redis-server, redis-cli, redis-benchmark and python3.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/strata/target}"
-if [ -z "${BIN:-}" ]; then
-    BIN="$CARGO_TARGET_DIR/release/strata-server"
-    [ "${SKIP_BUILD:-0}" = 1 ] || cargo build --release --bin strata-server >&2
-fi
+source scripts/lib.sh
+strata_binary
 KEYS="${KEYS:-1000000}"
 WALKS="${WALKS:-3}"
 WORK="$(mktemp -d)"
@@ -24,18 +21,6 @@ cleanup() {
     rm -rf "$WORK"
 }
 trap cleanup EXIT
-free_port() {
-    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
-wait_up() { # wait_up PORT
-    for _ in $(seq 100); do
-        redis-cli -p "$1" PING >/dev/null 2>&1 && return
-        kill -0 "$PID" 2>/dev/null || break
-        sleep 0.1
-    done
-    echo "server on port $1 did not start" >&2
-    exit 1
-}
 
 cat > "$WORK/probe.py" <<'PY'
 import socket, sys, threading, time
@@ -90,7 +75,7 @@ for system in strata redis; do
             --appendonly no >/dev/null 2>&1 &
     fi
     PID=$!
-    wait_up "$port"
+    wait_up "$port" "$PID"
     redis-benchmark -h 127.0.0.1 -p "$port" -t set -n "$KEYS" -r 100000000 -P 64 -q >/dev/null
     for _ in $(seq "$WALKS"); do
         python3 "$WORK/probe.py" "$port" "$system ($(redis-cli -p "$port" DBSIZE) keys)"

@@ -11,11 +11,8 @@
 # Needs redis-server, redis-cli and python3.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/strata/target}"
-if [ -z "${BIN:-}" ]; then
-    BIN="$CARGO_TARGET_DIR/release/strata-server"
-    [ "${SKIP_BUILD:-0}" = 1 ] || cargo build --release --bin strata-server >&2
-fi
+source scripts/lib.sh
+strata_binary
 KEYS="${KEYS:-300000}"
 SIZES="${SIZES:-8,128,1000}"
 WORK="$(mktemp -d)"
@@ -25,19 +22,8 @@ cleanup() {
     rm -rf "$WORK"
 }
 trap cleanup EXIT
-free_port() {
-    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
 field() { # field PORT SECTION NAME
     redis-cli -p "$1" INFO "$2" | tr -d '\r' | awk -F: -v n="$3" '$1 == n { print $2 }'
-}
-up() { # up PORT
-    for _ in $(seq 100); do
-        redis-cli -p "$1" PING >/dev/null 2>&1 && return
-        sleep 0.1
-    done
-    echo "server on port $1 did not start" >&2
-    exit 1
 }
 
 echo "| value bytes | keys | Strata hot tier, bytes/key | Strata used_memory growth, bytes/key | Redis used_memory growth, bytes/key | Strata/Redis |"
@@ -57,7 +43,7 @@ PY
     "$BIN" --bind 127.0.0.1 --port "$port" --dir "$WORK/strata" --hot-memory 8gb \
         --loglevel warning >/dev/null 2>&1 &
     PID=$!
-    up "$port"
+    wait_up "$port"
     before=$(field "$port" memory used_memory)
     redis-cli -p "$port" --pipe < "$WORK/load" >/dev/null
     sleep 0.3 # one evictor pass measures the tables
@@ -74,7 +60,7 @@ PY
     redis-server --bind 127.0.0.1 --port "$port" --dir "$WORK/redis" --save "" \
         --appendonly no >/dev/null 2>&1 &
     PID=$!
-    up "$port"
+    wait_up "$port"
     rbefore=$(field "$port" memory used_memory)
     redis-cli -p "$port" --pipe < "$WORK/load" >/dev/null
     rafter=$(field "$port" memory used_memory)

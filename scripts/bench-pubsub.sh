@@ -9,6 +9,7 @@
 #   SUBS=10 SECS=2 bash scripts/bench-pubsub.sh          # smoke run
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source scripts/lib.sh
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/strata/target}"
 BIN="$CARGO_TARGET_DIR/release/strata-server"
 [ -x "$BIN" ] || cargo build --release --bin strata-server
@@ -24,8 +25,6 @@ cleanup() {
     rm -rf "$WORK"
 }
 trap cleanup EXIT
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-wait_up() { for _ in $(seq 100); do redis-cli -p "$1" PING >/dev/null 2>&1 && return; sleep 0.1; done; echo "server on $1 did not start" >&2; exit 1; }
 
 SPORT=$(free_port)
 "$BIN" --port "$SPORT" --dir "$WORK/strata" --loglevel warning &

@@ -6,6 +6,7 @@
 #   HOT=64mb KEYS=640000 bash scripts/bench-tiering.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source scripts/lib.sh
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/strata/target}"
 BIN="$CARGO_TARGET_DIR/release/strata-server"
 [ -x "$BIN" ] || cargo build --release --bin strata-server
@@ -18,15 +19,12 @@ PIDS=()
 cleanup() { for p in "${PIDS[@]:-}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$WORK"; }
 trap cleanup EXIT
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-
 start() { # start NAME ARGS... ; sets PORT and PID
     PORT=$(free_port)
     "$BIN" --port "$PORT" --dir "$WORK/$1" --loglevel warning "${@:2}" &
     PID=$!
     PIDS+=("$PID")
-    for _ in $(seq 100); do redis-cli -p "$PORT" PING >/dev/null 2>&1 && return; sleep 0.1; done
-    echo "server did not start" >&2; exit 1
+    wait_up "$PORT" "$PID"
 }
 stop() { kill "$1"; wait "$1" 2>/dev/null || true; }
 rss_mb() { awk '/VmRSS/ {printf "%.1f", $2/1024}' "/proc/$1/status"; }
