@@ -14,13 +14,7 @@ source scripts/lib.sh
 strata_binary
 KEYS="${KEYS:-1000000}"
 WALKS="${WALKS:-3}"
-WORK="$(mktemp -d)"
-PID=""
-cleanup() {
-    [ -n "$PID" ] && kill "$PID" 2>/dev/null && wait "$PID" 2>/dev/null
-    rm -rf "$WORK"
-}
-trap cleanup EXIT
+work_dir
 
 cat > "$WORK/probe.py" <<'PY'
 import socket, sys, threading, time

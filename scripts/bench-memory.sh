@@ -15,13 +15,7 @@ source scripts/lib.sh
 strata_binary
 KEYS="${KEYS:-300000}"
 SIZES="${SIZES:-8,128,1000}"
-WORK="$(mktemp -d)"
-PID=""
-cleanup() {
-    [ -n "$PID" ] && kill "$PID" 2>/dev/null && wait "$PID" 2>/dev/null
-    rm -rf "$WORK"
-}
-trap cleanup EXIT
+work_dir
 field() { # field PORT SECTION NAME
     redis-cli -p "$1" INFO "$2" | tr -d '\r' | awk -F: -v n="$3" '$1 == n { print $2 }'
 }

@@ -27,3 +27,17 @@ wait_up() {
     echo "server on port $1 did not start" >&2
     exit 1
 }
+
+# work_dir: WORK, a temp dir removed at exit, when the server whose pid is in PID (if any) is
+# stopped too.
+work_dir() {
+    WORK="$(mktemp -d)"
+    PID=""
+    trap stop_and_clean EXIT
+}
+stop_and_clean() {
+    if [ -n "${PID:-}" ]; then
+        kill "$PID" 2>/dev/null && wait "$PID" 2>/dev/null
+    fi
+    rm -rf "$WORK"
+}
