@@ -564,6 +564,18 @@ fn runs_of_pops_in_pipelines_match_a_model() {
     }
 }
 
+/// Whether `c` has no reply waiting to be read.
+fn no_reply_yet(c: &mut Raw) -> bool {
+    let sock = c.writer();
+    sock.set_nonblocking(true).expect("nonblocking");
+    let pending = matches!(
+        sock.peek(&mut [0u8; 1]),
+        Err(e) if e.kind() == std::io::ErrorKind::WouldBlock
+    );
+    sock.set_nonblocking(false).expect("blocking");
+    pending
+}
+
 /// KEYS walks every key of the database, and runs off its connection's worker: on the one
 /// worker, another connection's PING and SET are answered while the walk goes on (before, they
 /// waited for it), the SET is there afterwards, and the KEYS connection goes on serving.
@@ -591,25 +603,66 @@ fn keys_runs_off_the_worker_and_other_connections_are_served_meanwhile() {
     let (mut walker, mut other) = (s.raw(), s.raw());
     // A pattern with no literal prefix walks every key and matches none; two of them in one
     // read, whose replies go out together, for a longer walk.
+    // A write after them in the same read: its group must not be left open on a thread that
+    // is no longer a worker (its reply would never come).
     let walk = encode(&[b"KEYS", b"*no-such-key"]);
-    walker.send(&[&walk[..], &walk[..]].concat());
+    let after = encode(&[b"SET", b"after", b"walk"]);
+    walker.send(&[&walk[..], &walk[..], &after[..]].concat());
     std::thread::sleep(std::time::Duration::from_millis(10));
     assert_eq!(other.cmd(&["PING"]), b"+PONG\r\n");
     assert_eq!(other.cmd(&["SET", "during", "walk"]), b"+OK\r\n");
-    // The walk has not answered yet.
-    let sock = walker.writer();
-    sock.set_nonblocking(true).expect("nonblocking");
-    let pending = matches!(
-        sock.peek(&mut [0u8; 1]),
-        Err(e) if e.kind() == std::io::ErrorKind::WouldBlock
-    );
-    sock.set_nonblocking(false).expect("blocking");
     assert!(
-        pending,
+        no_reply_yet(&mut walker),
         "KEYS answered before the other connection was served"
     );
     assert_eq!(walker.reply(), b"*0\r\n");
     assert_eq!(walker.reply(), b"*0\r\n");
+    assert_eq!(walker.reply(), b"+OK\r\n");
     assert_eq!(walker.cmd(&["GET", "during"]), b"$4\r\nwalk\r\n");
-    assert_eq!(walker.cmd(&["DBSIZE"]), b":300001\r\n");
+    assert_eq!(walker.cmd(&["DBSIZE"]), b":300002\r\n");
+}
+
+/// RENAME copies a collection's elements (O(n)); a big one is copied off the worker, so on the
+/// one worker another connection is served meanwhile, and the copy is whole.
+#[test]
+fn renaming_a_big_collection_runs_off_the_worker() {
+    let s = Server::strata(&["--io-threads", "1"]);
+    let mut load = s.raw();
+    // 200,000 fields, 100 per HSET, 100 HSETs per write.
+    for batch in 0..20 {
+        let mut buf = Vec::new();
+        for m in 0..100 {
+            let mut args: Vec<Vec<u8>> = vec![b"HSET".to_vec(), b"h".to_vec()];
+            for i in 0..100 {
+                args.push(format!("f:{batch}:{m}:{i}").into_bytes());
+                args.push(b"v".to_vec());
+            }
+            let refs: Vec<&[u8]> = args.iter().map(|a| &a[..]).collect();
+            buf.extend(encode(&refs));
+        }
+        load.send(&buf);
+        for _ in 0..100 {
+            assert_eq!(load.reply(), b":100\r\n");
+        }
+    }
+    let (mut mover, mut other) = (s.raw(), s.raw());
+    // Two copies in one read, whose replies go out together.
+    mover.send(
+        &[
+            encode(&[b"RENAME", b"h", b"h2"]),
+            encode(&[b"RENAME", b"h2", b"h3"]),
+        ]
+        .concat(),
+    );
+    std::thread::sleep(std::time::Duration::from_millis(10));
+    assert_eq!(other.cmd(&["PING"]), b"+PONG\r\n");
+    assert!(
+        no_reply_yet(&mut mover),
+        "RENAME answered before the other connection was served"
+    );
+    assert_eq!(mover.reply(), b"+OK\r\n");
+    assert_eq!(mover.reply(), b"+OK\r\n");
+    assert_eq!(other.cmd(&["HLEN", "h3"]), b":200000\r\n");
+    assert_eq!(other.cmd(&["HGET", "h3", "f:19:99:99"]), b"$1\r\nv\r\n");
+    assert_eq!(other.cmd(&["EXISTS", "h", "h2"]), b":0\r\n");
 }

@@ -156,6 +156,12 @@ pub trait Host: Send + Sync {
     fn acl(&self) -> &crate::acl::users::Acl {
         crate::acl::fallback()
     }
+    /// Runs `f`, a walk of the data that the request does not bound (KEYS, a big collection's
+    /// copy), where it does not hold up other connections: the server runs it off its async
+    /// worker. By default, here.
+    fn off_worker(&self, f: &mut dyn FnMut()) {
+        f()
+    }
     /// CLIENT PAUSE for `ms` milliseconds: all commands, or (`all` false) writes only.
     fn client_pause(&self, _ms: u64, _all: bool) {}
     /// CLIENT UNPAUSE.
@@ -257,6 +263,23 @@ impl<'a> Ctx<'a, '_> {
     /// The selected database.
     pub fn db(&self) -> usize {
         self.session.db
+    }
+
+    /// Runs `f` where it does not hold up other connections ([`Host::off_worker`]).
+    pub(crate) fn off_worker<T>(&self, f: impl FnOnce() -> T) -> T {
+        let mut f = Some(f);
+        let mut out = None;
+        self.host.off_worker(&mut || {
+            if let Some(f) = f.take() {
+                out = Some(f());
+            }
+        });
+        match (out, f.take()) {
+            (Some(v), _) => v,
+            // A host that did not call it.
+            (None, Some(f)) => f(),
+            (None, None) => unreachable!("the closure keeps what it ran"),
+        }
     }
 
     /// Locks the keys the table says `args` carries, in the selected database. A grouped

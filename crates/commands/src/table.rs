@@ -51,12 +51,6 @@ pub mod flags {
     /// through its transaction, so a pipeline may commit it together with its neighbours
     /// (`crate::group`).
     pub const GROUP: u32 = 1 << 16;
-    /// Strata's own, not shown by COMMAND: walks a part of the data set that the request does
-    /// not bound (KEYS: every key of the database), so the connection runs it off its async
-    /// worker and the worker's other connections go on meanwhile. Handing the worker over costs
-    /// about 8 us, so commands that are usually short (RENAME, COPY and MOVE, which copy a
-    /// collection's elements) do not carry it.
-    pub const OFF_WORKER: u32 = 1 << 17;
 
     /// Names in `COMMAND INFO` order.
     pub const NAMES: &[(u32, &str)] = &[

@@ -208,8 +208,6 @@ async fn serve(
 
         let mut close = false;
         let mut blocked = None;
-        // Set once a command of this read ran off the worker: this thread may no longer be one.
-        let mut left_worker = false;
         // Runs the held requests (see `run_held`); a failed write ends the connection. Only the
         // last run of a read may leave its group open on the worker, and gives a ticket.
         macro_rules! run_held {
@@ -296,16 +294,6 @@ async fn serve(
                         Reply::error("ERR Replica can't interact with the keyspace"),
                         0,
                     )
-                } else if resolved
-                    .as_ref()
-                    .is_ok_and(|d| d.has(flags::OFF_WORKER))
-                    // Inside MULTI it is only queued.
-                    && session.multi.queued() < 0
-                {
-                    left_worker = true;
-                    off_worker(ks.storage(), || {
-                        strata_commands::execute_resolved(ks, &mut session, shared, &args, resolved)
-                    })
                 } else {
                     strata_commands::execute_resolved(ks, &mut session, shared, &args, resolved)
                 };
@@ -345,6 +333,7 @@ async fn serve(
         }
         // After a command ran off the worker, this thread may have left the runtime: no group is
         // left open on it (nothing would commit it), and its slot lets go of the keyspace.
+        let left_worker = LEFT_WORKER.take();
         let ticket = run_held!(!left_worker);
         if left_worker {
             strata_keyspace::commit_worker_group();
@@ -409,15 +398,23 @@ async fn serve(
     }
 }
 
-/// Runs `f`, a walk the request does not bound (KEYS), off the async worker: tokio hands the
-/// worker's other connections to another thread meanwhile. Nothing may wait on this thread
-/// while it runs, so the group other connections left open on it commits first; afterwards the
-/// thread may no longer be a worker, so it stops counting as busy for the `always` fsync (see
-/// `Storage::thread_left_runtime`).
+thread_local! {
+    /// Set when a command ran off the worker on this thread ([`off_worker`]); the connection
+    /// takes it at the end of the read.
+    static LEFT_WORKER: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Runs `f`, a walk the request does not bound (`Host::off_worker`: KEYS, a big collection's
+/// copy), off the async worker: tokio hands the worker's other connections to another thread
+/// meanwhile. Nothing may wait on this thread while it runs, so the group other connections
+/// left open on it commits first; afterwards the thread may no longer be a worker, so it stops
+/// counting as busy for the `always` fsync (see `Storage::thread_left_runtime`), and the
+/// connection leaves no group open on it.
 pub(crate) fn off_worker<R>(storage: &strata_storage::Storage, f: impl FnOnce() -> R) -> R {
     strata_keyspace::commit_worker_group();
     let r = tokio::task::block_in_place(f);
     storage.thread_left_runtime();
+    LEFT_WORKER.set(true);
     r
 }
 

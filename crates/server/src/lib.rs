@@ -156,6 +156,10 @@ impl Host for Shared {
         &self.acl
     }
 
+    fn off_worker(&self, f: &mut dyn FnMut()) {
+        conn::off_worker(self.ks.storage(), f)
+    }
+
     fn config_get(&self, pattern: &[u8]) -> Vec<(String, String)> {
         self.config.get_matching(pattern)
     }
