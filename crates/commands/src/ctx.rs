@@ -265,8 +265,13 @@ impl<'a> Ctx<'a, '_> {
         self.session.db
     }
 
-    /// Runs `f` where it does not hold up other connections ([`Host::off_worker`]).
+    /// Runs `f` where it does not hold up other connections ([`Host::off_worker`]). A command
+    /// in a pipeline group runs it here: other connections' members of an open group wait for
+    /// this thread to commit it, which a thread that left the runtime would not do.
     pub(crate) fn off_worker<T>(&self, f: impl FnOnce() -> T) -> T {
+        if self.group.is_some() {
+            return f();
+        }
         let mut f = Some(f);
         let mut out = None;
         self.host.off_worker(&mut || {
