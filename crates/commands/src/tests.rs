@@ -38,6 +38,15 @@ impl Host for NullHost {
         0
     }
     fn shutdown(&self) {}
+    fn off_worker(&self, f: &mut dyn FnMut()) {
+        OFF_WORKER_CALLS.set(OFF_WORKER_CALLS.get() + 1);
+        f()
+    }
+}
+
+thread_local! {
+    /// Walks this test thread asked [`NullHost`] to run off the worker.
+    static OFF_WORKER_CALLS: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
 }
 
 /// A fresh keyspace and one client session.
@@ -113,4 +122,47 @@ fn unknown_command_and_arity_texts_match_redis() {
         env.run(&["GET"]),
         err("ERR wrong number of arguments for 'get' command")
     );
+}
+
+/// KEYS, and RENAME, COPY and MOVE of a collection of 1,000 elements or more, ask the host to
+/// run their walk off the worker; a string's or a small collection's copy does not, nor does
+/// anything in a pipeline group (whose other members wait for this thread to commit it).
+#[test]
+fn unbounded_walks_ask_to_leave_the_worker() {
+    let mut env = Env::new();
+    let run = |env: &mut Env, args: &[&str]| {
+        let before = OFF_WORKER_CALLS.get();
+        let reply = env.run(args);
+        (reply, OFF_WORKER_CALLS.get() - before)
+    };
+    assert_eq!(run(&mut env, &["SET", "s", "v"]).1, 0);
+    assert_eq!(run(&mut env, &["KEYS", "*"]).1, 1);
+    assert_eq!(run(&mut env, &["RENAME", "s", "s2"]), (ok(), 0));
+    let mut big = vec!["SADD".to_string(), "big".to_string()];
+    big.extend((0..1000).map(|i| format!("m{i}")));
+    let big: Vec<&str> = big.iter().map(String::as_str).collect();
+    assert_eq!(run(&mut env, &big).1, 0);
+    assert_eq!(run(&mut env, &["SADD", "small", "a", "b"]).1, 0);
+    assert_eq!(run(&mut env, &["RENAME", "small", "small2"]), (ok(), 0));
+    assert_eq!(run(&mut env, &["RENAME", "big", "big2"]), (ok(), 1));
+    assert_eq!(run(&mut env, &["COPY", "big2", "big3"]), (Reply::Int(1), 1));
+    assert_eq!(run(&mut env, &["MOVE", "big3", "1"]), (Reply::Int(1), 1));
+    assert_eq!(run(&mut env, &["SCARD", "big2"]).0, Reply::Int(1000));
+
+    let ks = env.ks.clone();
+    let mut ctx = crate::ctx::Ctx {
+        ks: &ks,
+        session: &mut env.session,
+        host: &NullHost,
+        cmd: crate::table::lookup(b"keys").expect("keys"),
+        write_seq: 0,
+        group: Some(ks.group()),
+        group_failed: None,
+    };
+    let before = OFF_WORKER_CALLS.get();
+    assert_eq!(ctx.off_worker(|| 7), 7);
+    assert_eq!(OFF_WORKER_CALLS.get(), before);
+    ctx.group = None;
+    assert_eq!(ctx.off_worker(|| 8), 8);
+    assert_eq!(OFF_WORKER_CALLS.get(), before + 1);
 }
