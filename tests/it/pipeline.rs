@@ -627,10 +627,11 @@ fn keys_runs_off_the_worker_and_other_connections_are_served_meanwhile() {
     assert_eq!(walker.cmd(&["DBSIZE"]), b":300002\r\n");
 }
 
-/// RENAME copies a collection's elements (O(n)); a big one is copied off the worker, so on the
-/// one worker another connection is served meanwhile, and the copy is whole.
+/// RENAME copies a collection's elements (O(n)) and HGETALL reads them all; on a big one both
+/// run off the worker, so on the one worker another connection is served meanwhile, and the
+/// copy is whole.
 #[test]
-fn renaming_a_big_collection_runs_off_the_worker() {
+fn renaming_and_reading_a_big_collection_run_off_the_worker() {
     let s = Server::strata(&["--io-threads", "1"]);
     load_pairs(&mut s.raw(), &[b"HSET", b"h"], "f", 200_000, b":100\r\n");
     let (mut mover, mut other) = (s.raw(), s.raw());
@@ -653,4 +654,16 @@ fn renaming_a_big_collection_runs_off_the_worker() {
     assert_eq!(other.cmd(&["HLEN", "h3"]), b":200000\r\n");
     assert_eq!(other.cmd(&["HGET", "h3", "f:199999"]), b"$1\r\nv\r\n");
     assert_eq!(other.cmd(&["EXISTS", "h", "h2"]), b":0\r\n");
+
+    let read = encode(&[b"HGETALL", b"h3"]);
+    mover.send(&[&read[..], &read[..]].concat());
+    std::thread::sleep(std::time::Duration::from_millis(10));
+    assert_eq!(other.cmd(&["PING"]), b"+PONG\r\n");
+    assert!(
+        no_reply_yet(&mut mover),
+        "HGETALL answered before the other connection was served"
+    );
+    for _ in 0..2 {
+        assert!(mover.reply().starts_with(b"*400000\r\n"));
+    }
 }

@@ -240,6 +240,48 @@ pub enum SubKind {
     Shard,
 }
 
+/// Collections from this many elements are walked off the worker: reading or copying one
+/// costs a few microseconds per element, against about 8 us to hand the worker's connections
+/// over.
+pub(crate) const OFF_WORKER_ELEMS: u64 = 1000;
+
+/// Runs walks of the data that the request does not bound (KEYS, whole big collections) where
+/// they do not hold up other connections ([`Host::off_worker`]); in place inside a pipeline
+/// group.
+#[derive(Clone, Copy)]
+pub(crate) struct OffWorker<'s>(Option<&'s dyn Host>);
+
+impl OffWorker<'_> {
+    /// Runs `f` off the worker.
+    pub(crate) fn run<T>(self, f: impl FnOnce() -> T) -> T {
+        let Some(host) = self.0 else {
+            return f();
+        };
+        let mut f = Some(f);
+        let mut out = None;
+        host.off_worker(&mut || {
+            if let Some(f) = f.take() {
+                out = Some(f());
+            }
+        });
+        match (out, f.take()) {
+            (Some(v), _) => v,
+            // A host that did not call it.
+            (None, Some(f)) => f(),
+            (None, None) => unreachable!("the closure keeps what it ran"),
+        }
+    }
+
+    /// Runs `f`, a walk of `elems` elements: off the worker from [`OFF_WORKER_ELEMS`] up.
+    pub(crate) fn run_for<T>(self, elems: u64, f: impl FnOnce() -> T) -> T {
+        if elems >= OFF_WORKER_ELEMS {
+            self.run(f)
+        } else {
+            f()
+        }
+    }
+}
+
 /// A handler's context: `'a` is the keyspace's (and its locks'), `'s` this request's.
 pub struct Ctx<'a, 's> {
     /// The shared keyspace.
@@ -259,32 +301,18 @@ pub struct Ctx<'a, 's> {
     pub(crate) group_failed: Option<strata_keyspace::StorageError>,
 }
 
-impl<'a> Ctx<'a, '_> {
+impl<'a, 's> Ctx<'a, 's> {
     /// The selected database.
     pub fn db(&self) -> usize {
         self.session.db
     }
 
-    /// Runs `f` where it does not hold up other connections ([`Host::off_worker`]). A command
-    /// in a pipeline group runs it here: other connections' members of an open group wait for
-    /// this thread to commit it, which a thread that left the runtime would not do.
-    pub(crate) fn off_worker<T>(&self, f: impl FnOnce() -> T) -> T {
-        if self.group.is_some() {
-            return f();
-        }
-        let mut f = Some(f);
-        let mut out = None;
-        self.host.off_worker(&mut || {
-            if let Some(f) = f.take() {
-                out = Some(f());
-            }
-        });
-        match (out, f.take()) {
-            (Some(v), _) => v,
-            // A host that did not call it.
-            (None, Some(f)) => f(),
-            (None, None) => unreachable!("the closure keeps what it ran"),
-        }
+    /// Where this command's walks of the data run ([`OffWorker`]); taken before a transaction
+    /// borrows the context.
+    pub(crate) fn off_worker(&self) -> OffWorker<'s> {
+        // A command in a pipeline group stays: other connections' members of an open group
+        // wait for this thread to commit it, which a thread that left the runtime would not do.
+        OffWorker(self.group.is_none().then_some(self.host))
     }
 
     /// Locks the keys the table says `args` carries, in the selected database. A grouped

@@ -474,22 +474,25 @@ enum Part {
 
 fn hgetall_generic(ctx: &mut Ctx<'_, '_>, args: &[Bytes], part: Part) -> CmdResult {
     let key = arg(args, 1)?;
+    let off_worker = ctx.off_worker();
     with_txn(ctx, args, |t, db| {
         let Some(c) = open_read(t, db, key, Kind::Hash)? else {
             return Ok(Reply::Array(Vec::new()));
         };
-        let mut out = Vec::new();
-        for (f, v) in all_elems(t, &c)? {
-            match part {
-                Part::Keys => out.push(Reply::Bulk(f)),
-                Part::Vals => out.push(Reply::Bulk(v)),
-                Part::Both => {
-                    out.push(Reply::Bulk(f));
-                    out.push(Reply::Bulk(v));
+        off_worker.run_for(c.len(), || {
+            let mut out = Vec::new();
+            for (f, v) in all_elems(t, &c)? {
+                match part {
+                    Part::Keys => out.push(Reply::Bulk(f)),
+                    Part::Vals => out.push(Reply::Bulk(v)),
+                    Part::Both => {
+                        out.push(Reply::Bulk(f));
+                        out.push(Reply::Bulk(v));
+                    }
                 }
             }
-        }
-        Ok(Reply::Array(out))
+            Ok(Reply::Array(out))
+        })
     })
 }
 

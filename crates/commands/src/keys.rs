@@ -317,10 +317,6 @@ fn persist(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
 
 // ---- moving values --------------------------------------------------------------------------
 
-/// Collections from this many elements are copied off the worker: a copy costs a few
-/// microseconds per element, against about 8 us to hand the worker's connections over.
-const OFF_WORKER_ELEMS: u64 = 1000;
-
 /// Stages `rec` (read from `src`) as the value of `dst`: RENAME, COPY and MOVE. A collection's
 /// elements are copied one by one (O(n)), so a big one is copied off the worker.
 fn copy_value(
@@ -330,13 +326,12 @@ fn copy_value(
     (dst_db, dst): (usize, &[u8]),
     rec: Record,
 ) -> Result<(), CmdError> {
-    let big = rec.kind != Kind::String
-        && CollHeader::decode(&rec.body).is_ok_and(|h| h.len >= OFF_WORKER_ELEMS);
-    if big {
-        ctx.off_worker(|| t.put_copy(src_db, src, dst_db, dst, rec))?;
-    } else {
-        t.put_copy(src_db, src, dst_db, dst, rec)?;
-    }
+    let elems = match rec.kind {
+        Kind::String => 0,
+        _ => CollHeader::decode(&rec.body).map_or(0, |h| h.len),
+    };
+    ctx.off_worker()
+        .run_for(elems, || t.put_copy(src_db, src, dst_db, dst, rec))?;
     Ok(())
 }
 
@@ -516,7 +511,7 @@ fn keys(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
     };
     let now = now_ms();
     // Every key of the database: off the worker, so that its other connections go on.
-    ctx.off_worker(|| {
+    ctx.off_worker().run(|| {
         let mut out = Vec::new();
         let mut after: Option<Bytes> = None;
         loop {

@@ -169,11 +169,12 @@ fn smismember(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
 /// `SMEMBERS key` → every member.
 fn smembers(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
     let key = arg(args, 1)?;
+    let off_worker = ctx.off_worker();
     with_txn(ctx, args, |t, db| {
         let Some(c) = open_read(t, db, key, Kind::Set)? else {
             return Ok(Reply::Array(Vec::new()));
         };
-        Ok(bulks(members(t, &c)?))
+        off_worker.run_for(c.len(), || Ok(bulks(members(t, &c)?)))
     })
 }
 
@@ -380,10 +381,16 @@ fn compute(
 /// SINTER, SUNION, SDIFF: `KEY key [key ...]` → the members.
 fn algebra(ctx: &mut Ctx<'_, '_>, args: &[Bytes], op: Op) -> CmdResult {
     let keys = rest(args, 1);
+    let off_worker = ctx.off_worker();
     with_txn(ctx, args, |t, db| {
         let sets = read_sets(t, db, keys)?;
-        Ok(bulks(compute(t, op, &sets, 0)?))
+        off_worker.run_for(total_len(&sets), || Ok(bulks(compute(t, op, &sets, 0)?)))
     })
+}
+
+/// The members of `sets` together: how much an operation over them may read.
+fn total_len(sets: &[Option<Coll>]) -> u64 {
+    sets.iter().flatten().map(Coll::len).sum()
 }
 
 /// SINTERSTORE, SUNIONSTORE, SDIFFSTORE: `destination key [key ...]` → `:size of the result`,
@@ -391,9 +398,10 @@ fn algebra(ctx: &mut Ctx<'_, '_>, args: &[Bytes], op: Op) -> CmdResult {
 fn algebra_store(ctx: &mut Ctx<'_, '_>, args: &[Bytes], op: Op) -> CmdResult {
     let dst = arg(args, 1)?;
     let keys = rest(args, 2);
+    let off_worker = ctx.off_worker();
     with_txn(ctx, args, |t, db| {
         let sets = read_sets(t, db, keys)?;
-        let result = compute(t, op, &sets, 0)?;
+        let result = off_worker.run_for(total_len(&sets), || compute(t, op, &sets, 0))?;
         // Opening the destination once settles its lazy expiry before the overwrite.
         let existed = t.get(db, dst)?.is_some();
         let mut c = t.coll_new(db, dst, Kind::Set);
@@ -471,9 +479,11 @@ fn sintercard(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
     }
     let db = ctx.db();
     let locks: Vec<(usize, &[u8])> = keys.iter().map(|k| (db, &k[..])).collect();
+    let off_worker = ctx.off_worker();
     with_keys(ctx, &locks, |t, db| {
         let sets = read_sets(t, db, keys)?;
-        int(compute(t, Op::Inter, &sets, limit)?.len())
+        let inter = off_worker.run_for(total_len(&sets), || compute(t, Op::Inter, &sets, limit))?;
+        int(inter.len())
     })
 }
 

@@ -124,9 +124,10 @@ fn unknown_command_and_arity_texts_match_redis() {
     );
 }
 
-/// KEYS, and RENAME, COPY and MOVE of a collection of 1,000 elements or more, ask the host to
-/// run their walk off the worker; a string's or a small collection's copy does not, nor does
-/// anything in a pipeline group (whose other members wait for this thread to commit it).
+/// KEYS, and whole-collection reads and copies (SMEMBERS, HGETALL, the set algebra, RENAME,
+/// COPY, MOVE) of 1,000 elements or more, ask the host to run their walk off the worker; a
+/// string's or a small collection's do not, nor does anything in a pipeline group (whose other
+/// members wait for this thread to commit it).
 #[test]
 fn unbounded_walks_ask_to_leave_the_worker() {
     let mut env = Env::new();
@@ -148,6 +149,22 @@ fn unbounded_walks_ask_to_leave_the_worker() {
     assert_eq!(run(&mut env, &["COPY", "big2", "big3"]), (Reply::Int(1), 1));
     assert_eq!(run(&mut env, &["MOVE", "big3", "1"]), (Reply::Int(1), 1));
     assert_eq!(run(&mut env, &["SCARD", "big2"]).0, Reply::Int(1000));
+    assert_eq!(run(&mut env, &["SMEMBERS", "small2"]).1, 0);
+    assert_eq!(run(&mut env, &["SMEMBERS", "big2"]).1, 1);
+    assert_eq!(run(&mut env, &["SUNION", "small2", "small2"]).1, 0);
+    assert_eq!(run(&mut env, &["SUNION", "small2", "big2"]).1, 1);
+    assert_eq!(run(&mut env, &["SDIFFSTORE", "d", "big2", "small2"]).1, 1);
+    assert_eq!(
+        run(&mut env, &["SINTERCARD", "2", "big2", "d"]),
+        (Reply::Int(1000), 1)
+    );
+    let mut hash = vec!["HSET".to_string(), "h".to_string()];
+    hash.extend((0..1000).flat_map(|i| [format!("f{i}"), "v".to_string()]));
+    let hash: Vec<&str> = hash.iter().map(String::as_str).collect();
+    assert_eq!(run(&mut env, &hash), (Reply::Int(1000), 0));
+    assert_eq!(run(&mut env, &["HKEYS", "h"]).1, 1);
+    assert_eq!(run(&mut env, &["HDEL", "h", "f0"]).1, 0);
+    assert_eq!(run(&mut env, &["HGETALL", "h"]).1, 0);
 
     let ks = env.ks.clone();
     let mut ctx = crate::ctx::Ctx {
@@ -160,9 +177,9 @@ fn unbounded_walks_ask_to_leave_the_worker() {
         group_failed: None,
     };
     let before = OFF_WORKER_CALLS.get();
-    assert_eq!(ctx.off_worker(|| 7), 7);
+    assert_eq!(ctx.off_worker().run(|| 7), 7);
     assert_eq!(OFF_WORKER_CALLS.get(), before);
     ctx.group = None;
-    assert_eq!(ctx.off_worker(|| 8), 8);
+    assert_eq!(ctx.off_worker().run(|| 8), 8);
     assert_eq!(OFF_WORKER_CALLS.get(), before + 1);
 }
