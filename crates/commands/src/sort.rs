@@ -23,7 +23,7 @@ use std::cmp::Ordering;
 use std::collections::BTreeSet;
 
 use bytes::Bytes;
-use strata_keyspace::{list_index, Kind, Txn};
+use strata_keyspace::{list_index, CollHeader, Kind, Txn};
 use strata_resp::Reply;
 
 use crate::args::{is, parse_i64};
@@ -380,6 +380,7 @@ fn sort_generic(ctx: &mut Ctx<'_, '_>, args: &[Bytes], readonly: bool) -> CmdRes
         locked.extend(pattern_keys(&o, &items));
     }
     let mut attempts = 0;
+    let off_worker = ctx.off_worker();
     loop {
         attempts += 1;
         let lock_list: Vec<(usize, &[u8])> = locked.iter().map(|k| (db, &k[..])).collect();
@@ -393,7 +394,15 @@ fn sort_generic(ctx: &mut Ctx<'_, '_>, args: &[Bytes], readonly: bool) -> CmdRes
                     return Ok(Err(need));
                 }
             }
-            run(t, db, &key, o.clone()).map(Ok)
+            let elems = match t.lookup(db, &key)? {
+                Some(rec) if rec.kind != Kind::String => {
+                    CollHeader::decode(&rec.body).map_or(0, |h| h.len)
+                }
+                _ => 0,
+            };
+            off_worker
+                .run_for(elems, || run(t, db, &key, o.clone()))
+                .map(Ok)
         })?;
         match result {
             Ok(reply) => return Ok(reply),

@@ -165,6 +165,11 @@ fn unbounded_walks_ask_to_leave_the_worker() {
     assert_eq!(run(&mut env, &["HKEYS", "h"]).1, 1);
     assert_eq!(run(&mut env, &["HDEL", "h", "f0"]).1, 0);
     assert_eq!(run(&mut env, &["HGETALL", "h"]).1, 0);
+    assert_eq!(run(&mut env, &["SORT", "small2", "ALPHA"]).1, 0);
+    assert_eq!(
+        run(&mut env, &["SORT", "big2", "ALPHA", "LIMIT", "0", "1"]).1,
+        1
+    );
 
     let ks = env.ks.clone();
     let mut ctx = crate::ctx::Ctx {
