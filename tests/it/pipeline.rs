@@ -667,3 +667,23 @@ fn renaming_and_reading_a_big_collection_run_off_the_worker() {
         assert!(mover.reply().starts_with(b"*400000\r\n"));
     }
 }
+
+/// A request that arrives while the connection is still being polled on a thread that handed
+/// its worker over (after a KEYS, answered at once on a small database) must not run there: a
+/// SET then left its group open on that thread, and its reply never came (it hung within a few
+/// hundred KEYS/SET pairs).
+#[test]
+fn requests_after_a_walk_off_the_worker_are_answered() {
+    let s = Server::strata(&["--io-threads", "1"]);
+    let mut c = s.raw();
+    assert_eq!(c.cmd(&["MSET", "a", "1", "b", "2", "c", "3"]), b"+OK\r\n");
+    for i in 0..2000 {
+        assert_eq!(c.cmd(&["KEYS", "*"]).len(), 25, "KEYS {i}");
+        assert_eq!(
+            c.cmd(&["SET", "abc", "1"]),
+            b"+OK\r\n",
+            "SET after KEYS {i}"
+        );
+        assert_eq!(c.cmd(&["DEL", "abc"]), b":1\r\n");
+    }
+}

@@ -84,6 +84,16 @@ pub(crate) fn open_read(
     open(t, db, key, kind)
 }
 
+/// How many elements the collection at `key` holds (0 for a string or a missing key): what
+/// reading it whole walks. Not a lookup: the read that follows counts the hit or miss (and
+/// raises `keymiss`) once, as Redis does.
+pub(crate) fn elems_of(t: &mut Txn<'_>, db: usize, key: &[u8]) -> Result<u64, CmdError> {
+    Ok(match t.get(db, key)? {
+        Some(rec) if rec.kind != Kind::String => CollHeader::decode(&rec.body).map_or(0, |h| h.len),
+        _ => 0,
+    })
+}
+
 /// Every element of a collection, `(suffix, value)` in suffix byte order.
 pub(crate) fn all_elems(t: &Txn<'_>, c: &Coll) -> Result<Vec<(Bytes, Bytes)>, CmdError> {
     Ok(t.elems(c, None, None, false, usize::MAX)?)

@@ -23,14 +23,14 @@ use std::cmp::Ordering;
 use std::collections::BTreeSet;
 
 use bytes::Bytes;
-use strata_keyspace::{list_index, CollHeader, Kind, Txn};
+use strata_keyspace::{list_index, Kind, Txn};
 use strata_resp::Reply;
 
 use crate::args::{is, parse_i64};
 use crate::cfloat;
 use crate::ctx::Ctx;
 use crate::error::{CmdError, CmdResult};
-use crate::hash::{all_elems, arg, open, with_keys};
+use crate::hash::{all_elems, arg, elems_of, open, with_keys};
 use crate::notify::event_class as ev;
 use crate::table::{cmd, flags::*, CommandDef, Keys};
 
@@ -394,12 +394,7 @@ fn sort_generic(ctx: &mut Ctx<'_, '_>, args: &[Bytes], readonly: bool) -> CmdRes
                     return Ok(Err(need));
                 }
             }
-            let elems = match t.lookup(db, &key)? {
-                Some(rec) if rec.kind != Kind::String => {
-                    CollHeader::decode(&rec.body).map_or(0, |h| h.len)
-                }
-                _ => 0,
-            };
+            let elems = elems_of(t, db, &key)?;
             off_worker
                 .run_for(elems, || run(t, db, &key, o.clone()))
                 .map(Ok)

@@ -124,8 +124,9 @@ fn unknown_command_and_arity_texts_match_redis() {
     );
 }
 
-/// KEYS, and whole-collection reads and copies (SMEMBERS, HGETALL, the set algebra, RENAME,
-/// COPY, MOVE) of 1,000 elements or more, ask the host to run their walk off the worker; a
+/// KEYS, and whole-collection reads and copies (SMEMBERS, HGETALL, the set and sorted-set
+/// algebra, SORT, ZRANGE by rank, RENAME, COPY, MOVE) of 1,000 elements or more, ask the host
+/// to run their walk off the worker; a
 /// string's or a small collection's do not, nor does anything in a pipeline group (whose other
 /// members wait for this thread to commit it).
 #[test]
@@ -170,6 +171,16 @@ fn unbounded_walks_ask_to_leave_the_worker() {
         run(&mut env, &["SORT", "big2", "ALPHA", "LIMIT", "0", "1"]).1,
         1
     );
+    let mut zset = vec!["ZADD".to_string(), "z".to_string()];
+    zset.extend((0..1000).flat_map(|i| [i.to_string(), format!("m{i}")]));
+    let zset: Vec<&str> = zset.iter().map(String::as_str).collect();
+    assert_eq!(run(&mut env, &zset), (Reply::Int(1000), 0));
+    assert_eq!(run(&mut env, &["ZRANGE", "z", "0", "9"]).1, 0);
+    assert_eq!(run(&mut env, &["ZRANGE", "z", "-10", "-1", "REV"]).1, 0);
+    assert_eq!(run(&mut env, &["ZRANGE", "z", "990", "999"]).1, 0);
+    assert_eq!(run(&mut env, &["ZRANGE", "z", "0", "-1"]).1, 1);
+    assert_eq!(run(&mut env, &["ZUNION", "1", "z"]).1, 1);
+    assert_eq!(run(&mut env, &["ZUNION", "1", "small2"]).1, 0);
 
     let ks = env.ks.clone();
     let mut ctx = crate::ctx::Ctx {

@@ -21,6 +21,7 @@ use crate::cfloat;
 use crate::ctx::{with_txn, Ctx};
 use crate::error::{CmdError, CmdResult};
 use crate::glob::glob_match;
+use crate::hash::elems_of;
 use crate::notify::event_class as ev;
 use crate::table::{cmd, flags::*, CommandDef, Keys};
 
@@ -965,6 +966,7 @@ fn range_generic(
         By::Score => Sel::Score(ScoreRange::parse(&args[min_i], &args[max_i])?),
         By::Lex => Sel::Lex(LexRange::parse(&args[min_i], &args[max_i])?),
     };
+    let off_worker = ctx.off_worker();
     let run = |t: &mut Txn<'_>, db: usize| -> Res<Reply> {
         let items = match open_read(t, db, key)? {
             None => Vec::new(),
@@ -989,7 +991,9 @@ fn range_generic(
                             } else {
                                 (lo, hi)
                             };
-                            let mut v = by_rank(t, &c, lo, hi)?;
+                            // From the nearer end: the walk reads up to the far rank.
+                            let walked = (hi + 1).min(c.h.len - lo);
+                            let mut v = off_worker.run_for(walked, || by_rank(t, &c, lo, hi))?;
                             if rev {
                                 v.reverse();
                             }
@@ -1290,11 +1294,19 @@ fn algebra(
     if let Some(d) = dst {
         keys.push(&args[d]);
     }
+    let off_worker = ctx.off_worker();
     crate::list::with_keys(ctx, &keys, |t, db| {
-        let mut inputs = Vec::with_capacity(setnum);
+        let mut total = 0;
         for k in srcs {
-            inputs.push(read_source(t, db, k)?.unwrap_or_default());
+            total += elems_of(t, db, k)?;
         }
+        let inputs = off_worker.run_for(total, || -> Res<Vec<_>> {
+            let mut inputs = Vec::with_capacity(setnum);
+            for k in srcs {
+                inputs.push(read_source(t, db, k)?.unwrap_or_default());
+            }
+            Ok(inputs)
+        })?;
         // Options are parsed after the type checks, as Redis does.
         let mut weights = vec![1.0f64; setnum];
         let mut agg = Aggregate::Sum;

@@ -395,6 +395,12 @@ async fn serve(
         if settings.refresh(shared) {
             decoder.set_limits(settings.limits);
         }
+        if left_worker {
+            // This thread handed its worker over (`off_worker`) and may no longer be one. The
+            // next request must not run here: a group it left open on this thread would never
+            // be committed. Back to the runtime, which polls the connection on a worker.
+            tokio::task::yield_now().await;
+        }
     }
 }
 
