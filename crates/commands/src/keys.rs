@@ -27,7 +27,8 @@
 //!
 //! With a MATCH pattern that starts with literal bytes (`user:*`), KEYS and SCAN only visit the
 //! range of keys with that prefix. Otherwise KEYS and SCAN read the whole database, which takes
-//! time on big databases (as in Redis, KEYS is not meant for production traffic).
+//! time on big databases (as in Redis, KEYS is not meant for production traffic); KEYS runs off
+//! the worker (`Host::off_worker`), so other connections are served meanwhile.
 
 use bytes::Bytes;
 use strata_keyspace::{live, now_ms, CollHeader, Kind, Record, Txn};

@@ -16,7 +16,8 @@
 //! buffered), then sends its reply and goes on with the buffered requests.
 //!
 //! Commands run on the async worker: memory hits and WAL appends are short. Cold reads are
-//! RocksDB point lookups; scans (KEYS) block the worker for their duration (to be moved off it).
+//! RocksDB point lookups. Walks the request does not bound (KEYS, whole big collections) run
+//! off the worker ([`off_worker`]); the connection then yields before its next request.
 
 use std::net::SocketAddr;
 use std::sync::atomic::Ordering;
