@@ -27,9 +27,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib.sh
-export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/strata/target}"
-[ -n "${BIN:-}" ] && SKIP_BUILD=1
-BIN="${BIN:-$CARGO_TARGET_DIR/release/strata-server}"
 
 CASES="${CASES:-p1,p16,hotcold,always}"
 ROUNDS="${ROUNDS:-2}"
@@ -42,9 +39,7 @@ HC_VALUE="${HC_VALUE:-1000}"
 HOTSET="${HOTSET:-$((HC_KEYS / 40))}"
 COMMON=(-c 50 -d 128 -r 1000000)
 
-if [ "${SKIP_BUILD:-0}" != 1 ]; then
-    cargo build --release --bin strata-server >&2
-fi
+strata_binary
 [ -x "$BIN" ] || { echo "no binary at $BIN" >&2; exit 1; }
 for tool in redis-server redis-benchmark redis-cli python3; do
     command -v "$tool" >/dev/null || { echo "$tool is required" >&2; exit 1; }

@@ -18,7 +18,7 @@ use std::collections::HashMap;
 use bytes::Bytes;
 use rand::seq::IndexedRandom;
 use rand::Rng;
-use strata_keyspace::{Coll, CollHeader, CollRead, Kind, Txn};
+use strata_keyspace::{Coll, CollHeader, CollRead, Kind, Record, Txn};
 use strata_resp::Reply;
 
 use crate::args::{is, parse_i64, parse_i64_opt};
@@ -88,10 +88,15 @@ pub(crate) fn open_read(
 /// reading it whole walks. Not a lookup: the read that follows counts the hit or miss (and
 /// raises `keymiss`) once, as Redis does.
 pub(crate) fn elems_of(t: &mut Txn<'_>, db: usize, key: &[u8]) -> Result<u64, CmdError> {
-    Ok(match t.get(db, key)? {
-        Some(rec) if rec.kind != Kind::String => CollHeader::decode(&rec.body).map_or(0, |h| h.len),
-        _ => 0,
-    })
+    Ok(t.get(db, key)?.map_or(0, |rec| elems_in(&rec)))
+}
+
+/// How many elements `rec` holds: its header's count for a collection, 0 for a string.
+pub(crate) fn elems_in(rec: &Record) -> u64 {
+    match rec.kind {
+        Kind::String => 0,
+        _ => CollHeader::decode(&rec.body).map_or(0, |h| h.len),
+    }
 }
 
 /// Every element of a collection, `(suffix, value)` in suffix byte order.

@@ -39,6 +39,7 @@ use crate::args::{is, parse_i64, parse_i64_opt, text};
 use crate::ctx::Ctx;
 use crate::error::{CmdError, CmdResult};
 use crate::glob::glob_match;
+use crate::hash::elems_in;
 use crate::int;
 use crate::notify::event_class as ev;
 use crate::table::{cmd, container, flags::*, CommandDef, Keys};
@@ -327,12 +328,8 @@ fn copy_value(
     (dst_db, dst): (usize, &[u8]),
     rec: Record,
 ) -> Result<(), CmdError> {
-    let elems = match rec.kind {
-        Kind::String => 0,
-        _ => CollHeader::decode(&rec.body).map_or(0, |h| h.len),
-    };
     ctx.off_worker()
-        .run_for(elems, || t.put_copy(src_db, src, dst_db, dst, rec))?;
+        .run_for(elems_in(&rec), || t.put_copy(src_db, src, dst_db, dst, rec))?;
     Ok(())
 }
 

@@ -126,9 +126,8 @@ fn unknown_command_and_arity_texts_match_redis() {
 
 /// KEYS, and whole-collection reads and copies (SMEMBERS, HGETALL, the set and sorted-set
 /// algebra, SORT, ZRANGE by rank, RENAME, COPY, MOVE) of 1,000 elements or more, ask the host
-/// to run their walk off the worker; a
-/// string's or a small collection's do not, nor does anything in a pipeline group (whose other
-/// members wait for this thread to commit it).
+/// to run their walk off the worker; a string's or a small collection's do not, nor does
+/// anything in a pipeline group (whose other members wait for this thread to commit it).
 #[test]
 fn unbounded_walks_ask_to_leave_the_worker() {
     let mut env = Env::new();
