@@ -241,10 +241,10 @@ impl Keyspace {
             }
             keys.clear();
             ends.clear();
-            hot.scan(phys, now, |k, age, c| {
+            hot.scan(phys, now, |e, age, c| {
                 let b = bucket(age);
                 if b > plan.cut || (b == plan.cut && from_cut < plan.from_cut) {
-                    keys.extend_from_slice(k);
+                    keys.extend_from_slice(e.key());
                     ends.push(keys.len());
                     planned += c;
                     if b == plan.cut {

@@ -99,7 +99,7 @@ const LONG_KEY: u8 = 0x40;
 /// `tag | key_len (u8, or u32 with LONG_KEY) | key | expire_ms (u64, with EXPIRES) | body`.
 /// It hashes and compares as its key, so the map finds it by `&[u8]`; the access time lives
 /// beside it in the slot, where a reader holding the shard's read lock can stamp it.
-struct Packed(Box<[u8]>);
+pub(crate) struct Packed(Box<[u8]>);
 
 /// Bytes of the packed form of `key` with `rec`.
 fn packed_len(key: &[u8], rec: &Record) -> usize {
@@ -144,7 +144,7 @@ impl Packed {
         }
     }
 
-    fn key(&self) -> &[u8] {
+    pub(crate) fn key(&self) -> &[u8] {
         let (start, end) = self.key_span();
         &self.0[start..end]
     }
@@ -576,14 +576,16 @@ impl HotTier {
 
     /// Visits the entries of map `phys` with their age (ticks since last access) and charge,
     /// holding each shard's read lock while the shard is visited. Stops when `f` returns false.
+    /// Age and charge are in the table's slot; the key is behind the entry's pointer, so `f`
+    /// reads it (`Packed::key`, a cache miss per entry) only for the entries it wants.
     /// `f` must not touch the tier (a write to the shard it is visiting would deadlock).
-    pub(crate) fn scan(&self, phys: u16, now: u32, mut f: impl FnMut(&[u8], u32, usize) -> bool) {
+    pub(crate) fn scan(&self, phys: u16, now: u32, mut f: impl FnMut(&Packed, u32, usize) -> bool) {
         let Some(map) = self.maps.get(phys as usize) else {
             return;
         };
         for r in map.iter() {
             let age = now.saturating_sub(r.value().load(Ordering::Relaxed));
-            if !f(r.key().key(), age, r.key().charge()) {
+            if !f(r.key(), age, r.key().charge()) {
                 break;
             }
         }
