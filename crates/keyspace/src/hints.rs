@@ -9,7 +9,10 @@
 //! the background (a compaction of a range flushes the memtables that overlap it first, where a
 //! drain's markers are), so a pop steps over about one deleted record per live one at most.
 //! Waiting for twice the live elements, SPOP at `-P 1` drained a 30,000-member set at 24k pops/s
-//! with a 24 ms p99; now 33k pops/s, p99 6 ms.
+//! with a 24 ms p99; now 33k pops/s, p99 6 ms. Compactions of a collection are spaced by half a
+//! second when just due and less as its pops pile up ([`interval`]): a queue-like workload (SADD
+//! and SPOP of one set at once) then compacts 4-5 times a second rather than twice, for the
+//! same or better throughput.
 //!
 //! # Samplers
 //! Random picks (SPOP, SRANDMEMBER, HRANDFIELD) probe with an [`ElemSampler`] learnt from the
@@ -32,11 +35,27 @@ pub(crate) const SAMPLER_USES: u32 = 64;
 
 /// Pops a collection may take beyond its live length before its range is compacted.
 const SLACK: u64 = 256;
-/// At most one compaction starts per this interval, so a queue-like workload cannot keep the
-/// disk busy with back-to-back compactions (each flushes the memtables first).
+/// A compaction starts at most this long after the last one when it is just due, so a queue-like
+/// workload cannot keep the disk busy with back-to-back compactions (each flushes the memtables
+/// first); sooner as the pops outnumber the live elements further ([`interval`]).
 const MIN_INTERVAL: Duration = Duration::from_millis(500);
+/// The shortest wait between two compactions, however drained the collection.
+const MIN_GAP: Duration = Duration::from_millis(50);
 /// Collections tracked at once; beyond it the counts start over (they are only hints).
 const MAX_TRACKED: usize = 10_000;
+
+/// How long after the last compaction a collection with `pops` deleted records and `live`
+/// elements may be compacted: [`MIN_INTERVAL`] when the pops just reach `live` + [`SLACK`], and
+/// in proportion shorter as they outnumber it, down to [`MIN_GAP`]. Near the end of a drain
+/// the live elements are few and each pick steps over many deleted records: with a fixed half
+/// second, SPOP at `-P 16` drained the last 8,000 members of a 113,000-member set without a
+/// compaction, from 40k down to 9k pops/s (p99 135 ms over the drain; 64-74 ms now).
+fn interval(pops: u64, live: u64) -> Duration {
+    let due = live.saturating_add(SLACK) as f64;
+    MIN_INTERVAL
+        .mul_f64((due / pops.max(1) as f64).min(1.0))
+        .max(MIN_GAP)
+}
 
 #[derive(Default)]
 pub(crate) struct Hints {
@@ -61,14 +80,17 @@ impl Hints {
             }
             let n = pops.entry(prefix.to_vec()).or_default();
             *n += popped;
-            *n >= live.saturating_add(SLACK)
+            (*n >= live.saturating_add(SLACK)).then_some(*n)
         };
-        if !due || self.busy.swap(true, Ordering::AcqRel) {
+        let Some(pops) = due else {
+            return;
+        };
+        if self.busy.swap(true, Ordering::AcqRel) {
             return;
         }
         {
             let mut last = self.last.lock();
-            if last.is_some_and(|t| t.elapsed() < MIN_INTERVAL) {
+            if last.is_some_and(|t| t.elapsed() < interval(pops, live)) {
                 self.busy.store(false, Ordering::Release);
                 return;
             }
@@ -108,5 +130,20 @@ impl Hints {
             m.clear();
         }
         m.insert(prefix.to_vec(), (s.clone(), SAMPLER_USES));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_more_pops_per_live_element_the_sooner_a_compaction() {
+        assert_eq!(interval(1_256, 1_000), MIN_INTERVAL);
+        assert_eq!(interval(2_512, 1_000), MIN_INTERVAL / 2);
+        assert_eq!(interval(5_024, 1_000), MIN_INTERVAL / 4);
+        assert_eq!(interval(1_000_000, 0), MIN_GAP);
+        // Never longer than the base interval, nor a division by zero.
+        assert_eq!(interval(0, 0), MIN_INTERVAL);
     }
 }
