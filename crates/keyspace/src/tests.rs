@@ -804,6 +804,60 @@ fn group_members_read_the_elements_earlier_members_staged() {
     );
 }
 
+/// A group member's scan past a run of elements earlier members removed, longer than its limit:
+/// the removals neither shorten the limit nor let a staged element beyond what was read from
+/// storage jump the queue, in either direction.
+#[test]
+fn group_scans_step_past_long_runs_of_staged_removals() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let ks = open(dir.path());
+    let names: Vec<Vec<u8>> = (0..40).map(|i| format!("f{i:02}").into_bytes()).collect();
+    let fields: Vec<(&[u8], &[u8])> = names.iter().map(|n| (&n[..], &b"v"[..])).collect();
+    hash_put(&ks, b"h", &fields);
+    let mut g = ks.group();
+    let mut t = ks.txn_in(&mut g, &[(0, b"h")]).expect("joins");
+    let mut c = found(t.coll(0, b"h", Kind::Hash).expect("coll"));
+    for n in &names[..20] {
+        t.elem_del(&c, n);
+    }
+    t.elem_put(&c, b"f25", b"new");
+    t.elem_put(&c, b"f45", b"w");
+    t.elem_put(&c, b"e", b"w");
+    c.h.len = 40 - 20 + 2;
+    t.coll_save(&c).expect("save");
+    g.absorb(t);
+    let mut t = ks.txn_in(&mut g, &[(0, b"h")]).expect("joins");
+    let c = found(t.coll(0, b"h", Kind::Hash).expect("coll"));
+    let keys = |v: Vec<(Bytes, Bytes)>| v.into_iter().map(|(k, _)| k).collect::<Vec<_>>();
+    let b = |s: &[&'static str]| {
+        s.iter()
+            .map(|x| Bytes::from_static(x.as_bytes()))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        keys(t.elems(&c, None, None, false, 3).expect("elems")),
+        b(&["e", "f20", "f21"])
+    );
+    assert_eq!(
+        keys(t.elems(&c, Some(b"f01"), None, false, 3).expect("elems")),
+        b(&["f20", "f21", "f22"])
+    );
+    assert_eq!(
+        t.elems(&c, Some(b"f18"), None, false, 10).expect("elems")[5],
+        (Bytes::from_static(b"f25"), Bytes::from_static(b"new"))
+    );
+    assert_eq!(
+        keys(t.elems(&c, None, None, true, 2).expect("elems")),
+        b(&["f45", "f39"])
+    );
+    assert_eq!(
+        keys(t.elems(&c, None, Some(b"f21"), true, 3).expect("elems")),
+        b(&["f20", "e"])
+    );
+    drop(t);
+    g.commit().expect("commit");
+}
+
 /// Records the active memtable of `cf` has taken in.
 fn memtable_entries(ks: &Keyspace, cf: strata_storage::Cf) -> u64 {
     ks.storage()
