@@ -476,7 +476,7 @@ fn random_pipelines_match(seed: u64, command: fn(&mut StdRng) -> Vec<String>) {
 
 /// Runs each script as pipelines on redis-server and Strata (first half to set up, second half
 /// over it, warm and then cold) and panics on the first reply that differs.
-fn pipelines_match(scripts: &[Vec<Vec<String>>]) {
+pub(crate) fn pipelines_match(scripts: &[Vec<Vec<String>>]) {
     let redis = Server::redis();
     let strata = Server::strata(&[]);
     let mut r = redis.raw();

@@ -6,7 +6,7 @@ use std::collections::HashSet;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
-use crate::differential::{compare, script};
+use crate::differential::{compare, pipelines_match, script};
 use crate::util::{have_redis, Client, Server};
 
 /// A RESP reply in a compact form: integers and bulks as text, `nil`, `[a,b]`, errors whole.
@@ -948,6 +948,64 @@ fn random_sequences_match_redis() {
         .map(|_| (0..80).map(|_| random_zset_command(&mut rng)).collect())
         .collect();
     compare(&scripts);
+}
+
+/// A sorted set used as a priority queue: pops from both ends, with members added beyond
+/// either end between them. Scans from an end start where the last one found the first entry
+/// (`keyspace::hints`); a member added beyond it must be the next one popped, one by one and
+/// in pipelines (ZADD joins the group that the pops then read), warm and cold.
+#[test]
+fn pops_from_the_ends_see_members_added_beyond_them() {
+    let mut script: Vec<Vec<String>> = Vec::new();
+    let mut add = vec!["ZADD".to_string(), "q".to_string()];
+    for i in 0..300 {
+        add.push(i.to_string());
+        add.push(format!("m{i}"));
+    }
+    script.push(add);
+    for i in 0..40 {
+        let s = |v: &[String]| v.to_vec();
+        let w = |a: &[&str]| a.iter().map(|x| x.to_string()).collect::<Vec<_>>();
+        script.push(w(&["ZPOPMIN", "q"]));
+        script.push(w(&["ZPOPMIN", "q", "3"]));
+        script.push(w(&["ZPOPMAX", "q"]));
+        script.push(s(&[
+            "ZADD".into(),
+            "q".into(),
+            (-1 - i).to_string(),
+            format!("low{i}"),
+        ]));
+        script.push(s(&[
+            "ZADD".into(),
+            "q".into(),
+            (1000 + i).to_string(),
+            format!("high{i}"),
+        ]));
+        script.push(w(&["ZRANGE", "q", "0", "2", "WITHSCORES"]));
+        script.push(w(&["ZREVRANGE", "q", "0", "1"]));
+        script.push(w(&[
+            "ZRANGEBYSCORE",
+            "q",
+            "-inf",
+            "+inf",
+            "LIMIT",
+            "0",
+            "2",
+        ]));
+        // A member moved beyond the low end by a new score.
+        script.push(s(&[
+            "ZADD".into(),
+            "q".into(),
+            (-500 - i).to_string(),
+            format!("m{}", 150 + i),
+        ]));
+        script.push(w(&["ZPOPMIN", "q", "2"]));
+        script.push(w(&["ZPOPMAX", "q", "2"]));
+        script.push(w(&["ZCARD", "q"]));
+    }
+    script.push(vec!["ZRANGE".into(), "q".into(), "0".into(), "-1".into()]);
+    compare(std::slice::from_ref(&script));
+    pipelines_match(&[script]);
 }
 
 /// Big sets (skiplist in Redis, many pages here): ranges by rank from both ends, by score with

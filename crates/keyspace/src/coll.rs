@@ -37,6 +37,13 @@ pub struct Coll {
 /// How many elements a random draw may walk from its probe (see [`Txn::random_elem`]).
 pub const SAMPLE_WALK: usize = 16;
 
+/// What a merged scan returned, and the first element it met from its start (see
+/// `Txn::scan_between`).
+struct Scanned {
+    elems: Vec<(Bytes, Bytes)>,
+    first: Option<Bytes>,
+}
+
 /// What [`Txn::random_elem`] needs to know of a collection's keys.
 #[derive(Debug, Clone)]
 pub struct ElemSampler {
@@ -234,7 +241,9 @@ impl Txn<'_> {
 
     /// Stages a sorted-set score-index entry.
     pub fn score_put(&mut self, c: &Coll, score: f64, member: &[u8]) {
-        self.stage_elem(Cf::Score, c.score_key(score, member), Some(b""), false);
+        let key = c.score_key(score, member);
+        self.ks.hints.widen_ends(&c.prefix, &key);
+        self.stage_elem(Cf::Score, key, Some(b""), false);
     }
 
     /// Stages the removal of a sorted-set score-index entry.
@@ -291,28 +300,64 @@ impl Txn<'_> {
         reverse: bool,
         limit: usize,
     ) -> Result<Vec<(Bytes, Bytes)>> {
-        let (lo, hi) = (c.bound(from, false), c.bound(to, true));
+        let (mut lo, mut hi) = (c.bound(from, false), c.bound(to, true));
+        // A scan of a score index from one of its ends starts where no live entry lies beyond
+        // (see `hints`), and tells the hints where the first entry now is.
+        let end = match (cf, reverse) {
+            (Cf::Score, false) if from.is_none() => Some(false),
+            (Cf::Score, true) if to.is_none() => Some(true),
+            _ => None,
+        };
+        match end.and_then(|high| Some((high, self.ks.hints.end(&c.prefix, high)?))) {
+            Some((false, low)) => lo = low,
+            Some((true, mut high)) => {
+                high.push(0);
+                hi = high;
+            }
+            None => {}
+        }
+        let out = self.scan_between(cf, c, (&lo, &hi), reverse, limit)?;
+        if let (Some(high), Some(first)) = (end, out.first.as_ref()) {
+            self.ks.hints.learn_end(&c.prefix, high, c.elem_key(first));
+        }
+        Ok(out.elems)
+    }
+
+    /// [`Txn::scan`] between whole keys: the merge of storage and the group's staged records,
+    /// and the first element met from the scan's start, stored or staged (the merge's first
+    /// may come after a stored element a pending removal hides).
+    fn scan_between(
+        &self,
+        cf: Cf,
+        c: &Coll,
+        (lo, hi): (&[u8], &[u8]),
+        reverse: bool,
+        limit: usize,
+    ) -> Result<Scanned> {
         // In a pipeline group, what earlier members staged in the range, the latest per key.
         let mut staged: BTreeMap<&[u8], Option<&Bytes>> = BTreeMap::new();
         let o = self.overlay.as_ref().map(|o| o.borrow());
-        for (k, v) in o.iter().flat_map(|o| o.in_range(cf, &lo, &hi)) {
+        for (k, v) in o.iter().flat_map(|o| o.in_range(cf, lo, hi)) {
             staged.insert(&k[c.prefix.len()..], v.as_ref());
         }
         let storage = &self.ks.storage;
         if staged.is_empty() {
-            return storage.scan_elems(cf, &lo, &hi, reverse, limit, c.prefix.len());
+            let elems = storage.scan_elems(cf, lo, hi, reverse, limit, c.prefix.len())?;
+            let first = elems.first().map(|(k, _)| k.clone());
+            return Ok(Scanned { elems, first });
         }
         // Each staged removal hides at most one stored element: read that many more, so that
         // the first `limit` of the merge are all among what was read.
         let removed = staged.values().filter(|v| v.is_none()).count();
         let stored = storage.scan_elems(
             cf,
-            &lo,
-            &hi,
+            lo,
+            hi,
             reverse,
             limit.saturating_add(removed),
             c.prefix.len(),
         )?;
+        let stored_first = stored.first().map(|(k, _)| k.clone());
         let mut merged: BTreeMap<Bytes, Bytes> = stored.into_iter().collect();
         for (suffix, v) in staged {
             match v {
@@ -320,10 +365,16 @@ impl Txn<'_> {
                 None => merged.remove(suffix),
             };
         }
-        Ok(match reverse {
+        let elems: Vec<(Bytes, Bytes)> = match reverse {
             false => merged.into_iter().take(limit).collect(),
             true => merged.into_iter().rev().take(limit).collect(),
-        })
+        };
+        let merged_first = elems.first().map(|(k, _)| k.clone());
+        let first = match (stored_first, merged_first) {
+            (Some(a), Some(b)) => Some(if (a < b) != reverse { a } else { b }),
+            (a, b) => a.or(b),
+        };
+        Ok(Scanned { elems, first })
     }
 
     /// Prepares random draws from a collection (None when it is empty). It reads the first and

@@ -14,6 +14,17 @@
 //! and SPOP of one set at once) then compacts 4-5 times a second rather than twice, for the
 //! same or better throughput.
 //!
+//! # Ends of a score index
+//! ZPOPMIN pops from the low end of a sorted set's score index, so every pop left a deleted
+//! record where the next pop's scan starts: draining 113,000 members at `-P 16` ran at 286
+//! pops/s, each scan stepping over all the pops before it (the pop compactions above come only
+//! once the pops outnumber the live members). A scan from either end of a score index now
+//! starts at the key where the last such scan found the first stored element: nothing live
+//! lies beyond it. Staging a score entry beyond a remembered end moves the end out to it
+//! (ZADD), so the bound holds for every read after it, in a pipeline group too; a remembered
+//! end is only ever a key that was stored (or staged) when read, never one a pending pop
+//! removed, so a group that fails to commit leaves it true.
+//!
 //! # Samplers
 //! Random picks (SPOP, SRANDMEMBER, HRANDFIELD) probe with an [`ElemSampler`] learnt from the
 //! collection's first and last elements: two iterator reads, one of them in reverse, cost more
@@ -67,6 +78,17 @@ pub(crate) struct Hints {
     pub(crate) compactions: Arc<AtomicU64>,
     /// Element-key prefix → sampler and the picks it may still serve.
     samplers: Mutex<HashMap<Vec<u8>, (ElemSampler, u32)>>,
+    /// Score-index prefix → its remembered ends (see *Ends of a score index*).
+    ends: Mutex<HashMap<Vec<u8>, Ends>>,
+    /// Whether `ends` may hold anything: a ZADD checks it before taking the lock.
+    any_ends: AtomicBool,
+}
+
+/// The keys (whole score-index keys) no live entry of a sorted set lies below and above.
+#[derive(Default)]
+struct Ends {
+    low: Option<Vec<u8>>,
+    high: Option<Vec<u8>>,
 }
 
 impl Hints {
@@ -121,6 +143,53 @@ impl Hints {
             m.remove(prefix);
         }
         Some(s)
+    }
+
+    /// The remembered end of the score index at `prefix`: its low end, or (`high`) its high end.
+    pub(crate) fn end(&self, prefix: &[u8], high: bool) -> Option<Vec<u8>> {
+        if !self.any_ends.load(Ordering::Acquire) {
+            return None;
+        }
+        let m = self.ends.lock();
+        let e = m.get(prefix)?;
+        if high {
+            e.high.clone()
+        } else {
+            e.low.clone()
+        }
+    }
+
+    /// Remembers `key` as an end of the score index at `prefix`: the first entry a scan from
+    /// that end found, stored or staged, with the scan holding the collection's lock.
+    pub(crate) fn learn_end(&self, prefix: &[u8], high: bool, key: Vec<u8>) {
+        let mut m = self.ends.lock();
+        if m.len() >= MAX_TRACKED && !m.contains_key(prefix) {
+            m.clear();
+        }
+        let e = m.entry(prefix.to_vec()).or_default();
+        if high {
+            e.high = Some(key);
+        } else {
+            e.low = Some(key);
+        }
+        self.any_ends.store(true, Ordering::Release);
+    }
+
+    /// A score entry `key` is being staged at `prefix`: moves a remembered end out to it.
+    pub(crate) fn widen_ends(&self, prefix: &[u8], key: &[u8]) {
+        if !self.any_ends.load(Ordering::Acquire) {
+            return;
+        }
+        let mut m = self.ends.lock();
+        let Some(e) = m.get_mut(prefix) else {
+            return;
+        };
+        if e.low.as_deref().is_some_and(|low| key < low) {
+            e.low = Some(key.to_vec());
+        }
+        if e.high.as_deref().is_some_and(|high| key > high) {
+            e.high = Some(key.to_vec());
+        }
     }
 
     /// Keeps a freshly learnt sampler.

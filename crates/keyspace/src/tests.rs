@@ -858,6 +858,84 @@ fn group_scans_step_past_long_runs_of_staged_removals() {
     g.commit().expect("commit");
 }
 
+/// Scans from either end of a score index start where the last one found the first entry
+/// (`hints`): a staged entry beyond it is seen, and an entry a pending removal hides in a group
+/// stays the remembered end, so a group dropped uncommitted leaves the end true.
+#[test]
+fn score_index_ends_stay_true_through_staged_writes() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let ks = open(dir.path());
+    let zopen = |t: &mut crate::Txn<'_>| match t.coll(0, b"z", Kind::ZSet).expect("coll") {
+        CollRead::Found(c) => c,
+        CollRead::Missing => t.coll_new(0, b"z", Kind::ZSet),
+        CollRead::WrongType => panic!("wrong type"),
+    };
+    let members =
+        |v: Vec<(Bytes, Bytes)>| v.into_iter().map(|(k, _)| k.slice(8..)).collect::<Vec<_>>();
+    let ends = |ks: &Keyspace, high: bool| {
+        let mut t = ks.txn(&[(0, b"z")]);
+        let c = zopen(&mut t);
+        members(t.score_range(&c, None, None, high, 2).expect("range"))
+    };
+    let b = |s: &[&'static str]| {
+        s.iter()
+            .map(|x| Bytes::from_static(x.as_bytes()))
+            .collect::<Vec<_>>()
+    };
+    let mut t = ks.txn(&[(0, b"z")]);
+    let mut c = zopen(&mut t);
+    for (score, m) in [(1.0, "a"), (2.0, "b"), (3.0, "c")] {
+        t.elem_put(&c, m.as_bytes(), &f64::to_be_bytes(score));
+        t.score_put(&c, score, m.as_bytes());
+        c.h.len += 1;
+    }
+    t.coll_save(&c).expect("save");
+    t.commit().expect("commit");
+    assert_eq!(ends(&ks, false), b(&["a", "b"]));
+    assert_eq!(ends(&ks, true), b(&["c", "b"]));
+
+    // A pop in a group hides `a` from the next member, whose scan must still remember `a`.
+    let mut g = ks.group();
+    let mut t = ks.txn_in(&mut g, &[(0, b"z")]).expect("joins");
+    let c = zopen(&mut t);
+    t.score_del(&c, 1.0, b"a");
+    g.absorb(t);
+    let mut t = ks.txn_in(&mut g, &[(0, b"z")]).expect("joins");
+    let c = zopen(&mut t);
+    assert_eq!(
+        members(t.score_range(&c, None, None, false, 2).expect("range")),
+        b(&["b", "c"])
+    );
+    drop(t);
+    drop(g);
+    assert_eq!(
+        ends(&ks, false),
+        b(&["a", "b"]),
+        "the uncommitted pop hid `a`"
+    );
+
+    // Entries staged beyond either end, in a group and alone.
+    let mut g = ks.group();
+    let mut t = ks.txn_in(&mut g, &[(0, b"z")]).expect("joins");
+    let c = zopen(&mut t);
+    t.score_put(&c, 0.5, b"x");
+    g.absorb(t);
+    let mut t = ks.txn_in(&mut g, &[(0, b"z")]).expect("joins");
+    let c = zopen(&mut t);
+    assert_eq!(
+        members(t.score_range(&c, None, None, false, 2).expect("range")),
+        b(&["x", "a"])
+    );
+    drop(t);
+    g.commit().expect("commit");
+    assert_eq!(ends(&ks, false), b(&["x", "a"]));
+    let mut t = ks.txn(&[(0, b"z")]);
+    let c = zopen(&mut t);
+    t.score_put(&c, 9.0, b"y");
+    t.commit().expect("commit");
+    assert_eq!(ends(&ks, true), b(&["y", "c"]));
+}
+
 /// Records the active memtable of `cf` has taken in.
 fn memtable_entries(ks: &Keyspace, cf: strata_storage::Cf) -> u64 {
     ks.storage()
