@@ -858,6 +858,33 @@ fn group_scans_step_past_long_runs_of_staged_removals() {
     g.commit().expect("commit");
 }
 
+/// The sorted set `z` of db 0, opened for `t`.
+fn zopen(t: &mut Txn<'_>) -> Coll {
+    match t.coll(0, b"z", Kind::ZSet).expect("coll") {
+        CollRead::Found(c) => c,
+        CollRead::Missing => t.coll_new(0, b"z", Kind::ZSet),
+        CollRead::WrongType => panic!("wrong type"),
+    }
+}
+
+/// A group whose first member runs `stage` on `z` and whose second scans two entries from the
+/// low end of its score index; the group comes back open.
+fn stage_then_scan<'k>(
+    ks: &'k Keyspace,
+    stage: impl FnOnce(&mut Txn<'_>, &Coll),
+) -> (Box<Group<'k>>, Vec<(Bytes, Bytes)>) {
+    let mut g = ks.group();
+    let mut t = ks.txn_in(&mut g, &[(0, b"z")]).expect("joins");
+    let c = zopen(&mut t);
+    stage(&mut t, &c);
+    g.absorb(t);
+    let mut t = ks.txn_in(&mut g, &[(0, b"z")]).expect("joins");
+    let c = zopen(&mut t);
+    let seen = t.score_range(&c, None, None, false, 2).expect("range");
+    drop(t);
+    (g, seen)
+}
+
 /// Scans from either end of a score index start where the last one found the first entry
 /// (`hints`): a staged entry beyond it is seen, and an entry a pending removal hides in a group
 /// stays the remembered end, so a group dropped uncommitted leaves the end true.
@@ -865,11 +892,6 @@ fn group_scans_step_past_long_runs_of_staged_removals() {
 fn score_index_ends_stay_true_through_staged_writes() {
     let dir = tempfile::tempdir().expect("tempdir");
     let ks = open(dir.path());
-    let zopen = |t: &mut crate::Txn<'_>| match t.coll(0, b"z", Kind::ZSet).expect("coll") {
-        CollRead::Found(c) => c,
-        CollRead::Missing => t.coll_new(0, b"z", Kind::ZSet),
-        CollRead::WrongType => panic!("wrong type"),
-    };
     let members =
         |v: Vec<(Bytes, Bytes)>| v.into_iter().map(|(k, _)| k.slice(8..)).collect::<Vec<_>>();
     let ends = |ks: &Keyspace, high: bool| {
@@ -895,18 +917,8 @@ fn score_index_ends_stay_true_through_staged_writes() {
     assert_eq!(ends(&ks, true), b(&["c", "b"]));
 
     // A pop in a group hides `a` from the next member, whose scan must still remember `a`.
-    let mut g = ks.group();
-    let mut t = ks.txn_in(&mut g, &[(0, b"z")]).expect("joins");
-    let c = zopen(&mut t);
-    t.score_del(&c, 1.0, b"a");
-    g.absorb(t);
-    let mut t = ks.txn_in(&mut g, &[(0, b"z")]).expect("joins");
-    let c = zopen(&mut t);
-    assert_eq!(
-        members(t.score_range(&c, None, None, false, 2).expect("range")),
-        b(&["b", "c"])
-    );
-    drop(t);
+    let (g, seen) = stage_then_scan(&ks, |t, c| t.score_del(c, 1.0, b"a"));
+    assert_eq!(members(seen), b(&["b", "c"]));
     drop(g);
     assert_eq!(
         ends(&ks, false),
@@ -915,18 +927,8 @@ fn score_index_ends_stay_true_through_staged_writes() {
     );
 
     // Entries staged beyond either end, in a group and alone.
-    let mut g = ks.group();
-    let mut t = ks.txn_in(&mut g, &[(0, b"z")]).expect("joins");
-    let c = zopen(&mut t);
-    t.score_put(&c, 0.5, b"x");
-    g.absorb(t);
-    let mut t = ks.txn_in(&mut g, &[(0, b"z")]).expect("joins");
-    let c = zopen(&mut t);
-    assert_eq!(
-        members(t.score_range(&c, None, None, false, 2).expect("range")),
-        b(&["x", "a"])
-    );
-    drop(t);
+    let (mut g, seen) = stage_then_scan(&ks, |t, c| t.score_put(c, 0.5, b"x"));
+    assert_eq!(members(seen), b(&["x", "a"]));
     g.commit().expect("commit");
     assert_eq!(ends(&ks, false), b(&["x", "a"]));
     let mut t = ks.txn(&[(0, b"z")]);
