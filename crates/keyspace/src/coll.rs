@@ -308,13 +308,13 @@ impl Txn<'_> {
             (Cf::Score, true) if to.is_none() => Some(true),
             _ => None,
         };
-        match end.and_then(|high| Some((high, self.ks.hints.end(&c.prefix, high)?))) {
-            Some((false, low)) => lo = low,
-            Some((true, mut high)) => {
+        match end.map(|high| (high, self.ks.hints.end(&c.prefix, high))) {
+            Some((false, Some(low))) => lo = low,
+            Some((true, Some(mut high))) => {
                 high.push(0);
                 hi = high;
             }
-            None => {}
+            _ => {}
         }
         let out = self.scan_between(cf, c, (&lo, &hi), reverse, limit)?;
         if let (Some(high), Some(first)) = (end, out.first.as_ref()) {

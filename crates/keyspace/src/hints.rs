@@ -19,8 +19,8 @@
 //! record where the next pop's scan starts: draining 113,000 members at `-P 16` ran at 286
 //! pops/s, each scan stepping over all the pops before it (the pop compactions above come only
 //! once the pops outnumber the live members). A scan from either end of a score index now
-//! starts at the key where the last such scan found the first stored element: nothing live
-//! lies beyond it. Staging a score entry beyond a remembered end moves the end out to it
+//! starts at the key where the last such scan found its first entry: nothing live lies beyond
+//! it. Staging a score entry beyond a remembered end moves the end out to it
 //! (ZADD), so the bound holds for every read after it, in a pipeline group too; a remembered
 //! end is only ever a key that was stored (or staged) when read, never one a pending pop
 //! removed, so a group that fails to commit leaves it true.
@@ -68,6 +68,23 @@ fn interval(pops: u64, live: u64) -> Duration {
         .max(MIN_GAP)
 }
 
+/// Runs `f` on the entry of `prefix` in `m`, made if missing. A map already tracking
+/// [`MAX_TRACKED`] collections starts over first (these are hints); a known prefix is found
+/// without copying it.
+fn with_tracked<V: Default, R>(
+    m: &mut HashMap<Vec<u8>, V>,
+    prefix: &[u8],
+    f: impl FnOnce(&mut V) -> R,
+) -> R {
+    if let Some(v) = m.get_mut(prefix) {
+        return f(v);
+    }
+    if m.len() >= MAX_TRACKED {
+        m.clear();
+    }
+    f(m.entry(prefix.to_vec()).or_default())
+}
+
 #[derive(Default)]
 pub(crate) struct Hints {
     /// Element-key prefix (db, key, version) → pops since its last compaction.
@@ -97,12 +114,10 @@ impl Hints {
     pub(crate) fn note(&self, storage: &Arc<Storage>, prefix: &[u8], popped: u64, live: u64) {
         let due = {
             let mut pops = self.pops.lock();
-            if pops.len() >= MAX_TRACKED && !pops.contains_key(prefix) {
-                pops.clear();
-            }
-            let n = pops.entry(prefix.to_vec()).or_default();
-            *n += popped;
-            (*n >= live.saturating_add(SLACK)).then_some(*n)
+            with_tracked(&mut pops, prefix, |n: &mut u64| {
+                *n += popped;
+                (*n >= live.saturating_add(SLACK)).then_some(*n)
+            })
         };
         let Some(pops) = due else {
             return;
@@ -162,16 +177,13 @@ impl Hints {
     /// Remembers `key` as an end of the score index at `prefix`: the first entry a scan from
     /// that end found, stored or staged, with the scan holding the collection's lock.
     pub(crate) fn learn_end(&self, prefix: &[u8], high: bool, key: Vec<u8>) {
-        let mut m = self.ends.lock();
-        if m.len() >= MAX_TRACKED && !m.contains_key(prefix) {
-            m.clear();
-        }
-        let e = m.entry(prefix.to_vec()).or_default();
-        if high {
-            e.high = Some(key);
-        } else {
-            e.low = Some(key);
-        }
+        with_tracked(&mut self.ends.lock(), prefix, |e: &mut Ends| {
+            if high {
+                e.high = Some(key);
+            } else {
+                e.low = Some(key);
+            }
+        });
         self.any_ends.store(true, Ordering::Release);
     }
 
@@ -214,5 +226,19 @@ mod tests {
         assert_eq!(interval(1_000_000, 0), MIN_GAP);
         // Never longer than the base interval, nor a division by zero.
         assert_eq!(interval(0, 0), MIN_INTERVAL);
+    }
+
+    #[test]
+    fn a_full_map_starts_over_only_for_a_new_collection() {
+        let mut m: HashMap<Vec<u8>, u64> = HashMap::new();
+        for i in 0..MAX_TRACKED as u64 {
+            with_tracked(&mut m, &i.to_be_bytes(), |n| *n = i + 1);
+        }
+        // A collection it tracks is found, and nothing is dropped.
+        assert_eq!(with_tracked(&mut m, &7u64.to_be_bytes(), |n| *n), 8);
+        assert_eq!(m.len(), MAX_TRACKED);
+        // A new one starts the map over.
+        assert_eq!(with_tracked(&mut m, b"new", |n| *n), 0);
+        assert_eq!(m.len(), 1);
     }
 }

@@ -620,12 +620,12 @@ impl Storage {
                 break;
             };
             let k = k.get(strip..).unwrap_or_default();
-            let start = buf.len();
-            if start == 0 {
+            if spans.is_empty() {
                 // Sized by the first element: growing by doubling copied it all twice over.
                 let guess = (k.len() + v.len()).saturating_mul(limit.min(SCAN_RESERVE));
                 buf.reserve(guess.min(SCAN_RESERVE_BYTES));
             }
+            let start = buf.len();
             buf.extend_from_slice(k);
             buf.extend_from_slice(v);
             spans.push((start, start + k.len(), buf.len()));
