@@ -18,7 +18,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU16, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
 use parking_lot::{Mutex, RwLock};
@@ -186,6 +186,10 @@ const SCAN_RESERVE_BYTES: usize = 1 << 20;
 /// Obsolete WAL files kept for reuse (see `Storage::open`).
 const RECYCLED_WALS: usize = 4;
 
+/// The most `prime_wals` writes ahead per WAL file, so that a large `rocksdb.write-buffer-size`
+/// does not make every start write hundreds of megabytes.
+const WAL_PRIME_MAX: usize = 64 << 20;
+
 /// Turns off RocksDB's per-thread perf counters for the calling thread. They are on by default
 /// (level `kEnableCount`), and a write bumps one through a thread-local on every key comparison
 /// in the memtable skip list: about 30 per SET, 2 % of a pipelined SET's instructions. Strata
@@ -263,6 +267,9 @@ impl Storage {
             .iter()
             .map(|&cf| ColumnFamilyDescriptor::new(cf.name(), cf_options(cf, opts, &cache, &slot)));
         let db = Arc::new(DB::open_cf_descriptors(&db_opts, &opts.path, cfs)?);
+        if opts.fsync == FsyncPolicy::Always {
+            prime_wals(&db, wal_prime_bytes(opts))?;
+        }
         let _ = slot.set(Arc::downgrade(&db));
         let n = opts.databases.max(1) as usize;
         let mut keys = Vec::with_capacity(n);
@@ -1020,6 +1027,55 @@ fn memtable_budget(opts: &StorageOptions) -> usize {
 fn memtable_bytes(opts: &StorageOptions) -> usize {
     opts.write_buffer_bytes
         .min((memtable_budget(opts) / 4).max(1 << 20))
+}
+
+/// How much of each WAL file `prime_wals` writes ahead: about what a file holds when its memtable
+/// switches (RocksDB preallocates 1.1 times the memtable size for the same reason), at most
+/// [`WAL_PRIME_MAX`].
+fn wal_prime_bytes(opts: &StorageOptions) -> usize {
+    (memtable_bytes(opts) / 10 * 11).min(WAL_PRIME_MAX)
+}
+
+/// Leaves the database writing to a WAL file already written to `bytes`, with one more such file
+/// queued for reuse, as a server that has run a while is. An `fdatasync` after overwriting a
+/// file's blocks commits no journal transaction for its size and extents, which one after an
+/// append does: under `appendfsync always` every reply waits for one. RocksDB reuses only the WAL
+/// files a process made obsolete itself, so a fresh process would otherwise append to its first
+/// two (PostgreSQL zero-fills new WAL segments for the same reason).
+///
+/// Each round fills the current file with log-only records (the WAL keeps them; memtables and
+/// SST files never see them), syncs it, and flushes a one-record memtable, which switches to a
+/// new file and makes this one obsolete. The second round's switch reuses the first file.
+/// As with any reused file, recovery tells the new records from what the file held before by the
+/// log number each record carries.
+fn prime_wals(db: &DB, bytes: usize) -> Result<()> {
+    const CHUNK: usize = 1 << 20;
+    let started = Instant::now();
+    let stats = db
+        .cf_handle(Cf::Stats.name())
+        .ok_or(StorageError::Corrupt("no stats family"))?;
+    let zeros = vec![0u8; CHUNK.min(bytes)];
+    for _ in 0..2 {
+        let mut left = bytes;
+        while left > 0 {
+            let n = left.min(CHUNK);
+            let mut wb = WriteBatch::default();
+            wb.put_log_data(&zeros[..n]);
+            db.write(wb)?;
+            left -= n;
+        }
+        db.flush_wal(true)?;
+        let mut wb = WriteBatch::default();
+        wb.delete_cf(stats, stats::WAL_PRIME_KEY);
+        db.write(wb)?;
+        db.flush_cf(stats)?;
+    }
+    tracing::info!(
+        bytes,
+        ms = started.elapsed().as_millis() as u64,
+        "WAL files written ahead for appendfsync always"
+    );
+    Ok(())
 }
 
 fn cf_options(cf: Cf, opts: &StorageOptions, cache: &Cache, db: &gc::DbSlot) -> Options {

@@ -24,6 +24,10 @@ pub fn legacy_keys(db: u16) -> [[u8; 3]; LANES] {
 /// Stats key of the logical→physical database map that makes SWAPDB O(1).
 pub const DB_MAP_KEY: &[u8] = b"dbmap";
 
+/// Stats key that is only ever deleted: the deletion gives an otherwise empty memtable something
+/// to flush when WAL files are written ahead at open (`prime_wals`).
+pub const WAL_PRIME_KEY: &[u8] = b"walprime";
+
 /// Reads counter lanes; absent lanes (a short or absent value) read as zero.
 pub fn parse_lanes(raw: Option<&[u8]>) -> [i64; LANES] {
     let mut lanes = [0i64; LANES];

@@ -158,6 +158,50 @@ fn always_policy_syncs_each_write() {
     assert!(s.fsync_count() >= 1);
 }
 
+/// Under `always` a fresh database writes into a WAL file written ahead, with a second one queued
+/// for reuse. What is written after replays from that file when the database opens again without
+/// a flush (as after a crash): the zeros left past the new records read as the log's end.
+#[test]
+fn always_starts_on_wal_files_written_ahead() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut o = StorageOptions::new(dir.path());
+    o.fsync = FsyncPolicy::Always;
+    let wal_sizes = || -> Vec<u64> {
+        std::fs::read_dir(dir.path())
+            .expect("read_dir")
+            .filter_map(|e| e.ok())
+            .filter(|e| e.path().extension().is_some_and(|x| x == "log"))
+            .filter_map(|e| e.metadata().ok().map(|m| m.len()))
+            .collect()
+    };
+    let s = Storage::open(&o).expect("open");
+    let sizes = wal_sizes();
+    assert_eq!(sizes.len(), 2, "WAL files: {sizes:?}");
+    let ahead = wal_prime_bytes(&o) as u64;
+    assert!(sizes.iter().all(|&n| n >= ahead), "{sizes:?} < {ahead}");
+    let p = put_str(&s, 0, b"a", b"xyz", 0, None);
+    put_str(&s, 0, b"b", b"1", 0, None);
+    let mut b = s.batch();
+    b.delete(0, b"a", p);
+    b.commit().expect("commit");
+    put_str(&s, 0, b"c", b"22", 0, None);
+    s.sync_now();
+    // Stop the syncer but flush nothing: the reopen must replay the WAL.
+    s.stopping.store(true, Ordering::Release);
+    s.wal.poke();
+    if let Some(h) = s.syncer.lock().take() {
+        h.join().expect("syncer");
+    }
+    drop(s);
+    let s = Storage::open(&o).expect("reopen");
+    assert_eq!((s.key_count(0), s.data_bytes(0)), (2, 5));
+    assert_eq!(s.get(0, b"a").expect("get"), None);
+    assert_eq!(
+        s.get(0, b"c").expect("get").map(|r| r.body),
+        Some(Bytes::from_static(b"22"))
+    );
+}
+
 #[test]
 fn counters_of_the_one_key_per_counter_layout_are_added_in_and_cleared() {
     let dir = tempfile::tempdir().expect("tempdir");
