@@ -268,7 +268,11 @@ impl Storage {
             .map(|&cf| ColumnFamilyDescriptor::new(cf.name(), cf_options(cf, opts, &cache, &slot)));
         let db = Arc::new(DB::open_cf_descriptors(&db_opts, &opts.path, cfs)?);
         if opts.fsync == FsyncPolicy::Always {
-            prime_wals(&db, wal_prime_bytes(opts))?;
+            // Only a speed-up: a disk too full for it still opens, and the writes that follow
+            // report any lasting failure as usual.
+            if let Err(e) = prime_wals(&db, wal_prime_bytes(opts)) {
+                tracing::warn!(error = %e, "WAL files not written ahead");
+            }
         }
         let _ = slot.set(Arc::downgrade(&db));
         let n = opts.databases.max(1) as usize;
