@@ -98,6 +98,12 @@ fn notify_zset(t: &mut Txn<'_>, db: usize, c: &Coll, event: &'static str) {
 
 /// A score as Redis replies it in RESP2 (a bulk string: "1", "1.5", "inf", "-inf", "0.10000000000000001" — %.17g semantics).
 pub(crate) fn fmt_score(score: f64) -> Bytes {
+    // Whole scores (counters, timestamps, ranks) print as integers under `%.17g` up to 1e17;
+    // `g17`'s correctly rounded route through 17 digits cost more than the rest of a ZPOPMIN.
+    // -0 keeps its sign there, so it takes the long way.
+    if score.fract() == 0.0 && score.abs() < 1e15 && !(score == 0.0 && score.is_sign_negative()) {
+        return Bytes::copy_from_slice(itoa::Buffer::new().format(score as i64).as_bytes());
+    }
     Bytes::from(g17(score))
 }
 
@@ -1648,6 +1654,18 @@ mod tests {
             (0.0, "0"),
             (3.0e-300, "3.0000000000000002e-300"),
         ] {
+            assert_eq!(g17(v), s, "{v}");
+            assert_eq!(fmt_score(v), s, "{v}");
+        }
+        for (v, s) in [
+            (-0.0, "-0"),
+            (-7.0, "-7"),
+            (999_999_999_999_999.0, "999999999999999"),
+            (1e15, "1000000000000000"),
+            (-4503599627370497.0, "-4503599627370497"),
+            (2.0f64.powi(60), "1.152921504606847e+18"),
+        ] {
+            assert_eq!(fmt_score(v), s, "{v}");
             assert_eq!(g17(v), s, "{v}");
         }
     }
