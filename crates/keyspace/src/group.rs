@@ -18,8 +18,8 @@
 //!   does, holding nothing.
 //! - **Read-your-writes.** A member's reads see the states earlier members wrote, and the
 //!   element records of collections they staged (the group's overlay: point reads look it up,
-//!   element scans merge it with what storage holds), so LPUSH, SADD, HSET, ZADD and the pops of
-//!   one key share a write too.
+//!   element scans merge it with what storage holds, pops from a score index's ends read ahead
+//!   into it), so LPUSH, SADD, HSET, ZADD and the pops of one key share a write too.
 //! - **Failure.** A member that fails before its commit drops only its own batch. A failed group
 //!   commit fails every member: the connection withholds their replies and closes.
 //! - **Memory.** As with a single Txn, memory is updated only after the write reached storage.

@@ -1051,3 +1051,108 @@ fn a_group_writes_an_element_its_members_replace_once() {
     assert_eq!(all.len(), 6);
     assert_eq!(all[0], (Bytes::from_static(b"f"), Bytes::from_static(b"5")));
 }
+
+/// Pops from both ends of a score index in pipeline groups, read ahead through the group's
+/// cursors, against a model: entries staged below a cursor's start or past what it read
+/// ahead, removals in the middle, and groups committed or dropped. Every pop returns what the
+/// model's end holds, and after each group a scan outside any group sees the model.
+#[test]
+fn group_pops_from_score_index_ends_match_a_model() {
+    use rand::{Rng, SeedableRng};
+    use std::collections::BTreeMap;
+    use strata_storage::score_from_bits;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let ks = open(dir.path());
+    let mut rng = rand::rngs::StdRng::seed_from_u64(7);
+    // score -> member, the sorted set as it should be.
+    let mut model: BTreeMap<u64, Vec<u8>> = BTreeMap::new();
+    let put = |t: &mut Txn<'_>, c: &mut Coll, score: u64, m: &[u8]| {
+        t.elem_put(c, m, &(score as f64).to_be_bytes());
+        t.score_put(c, score as f64, m);
+        c.h.len += 1;
+    };
+    let mut t = ks.txn(&[(0, b"z")]);
+    let mut c = zopen(&mut t);
+    for i in 0..200u64 {
+        let m = format!("m{i}").into_bytes();
+        put(&mut t, &mut c, i * 10, &m);
+        model.insert(i * 10, m);
+    }
+    t.coll_save(&c).expect("save");
+    t.commit().expect("commit");
+    let all = |ks: &Keyspace| {
+        let mut t = ks.txn(&[(0, b"z")]);
+        let c = zopen(&mut t);
+        let got = t.score_range(&c, None, None, false, 10_000).expect("range");
+        got.into_iter()
+            .map(|(k, _)| String::from_utf8_lossy(&k[8..]).into_owned())
+            .collect::<Vec<_>>()
+    };
+    for round in 0..12 {
+        let mut g = ks.group();
+        let mut in_group = model.clone();
+        for _ in 0..rng.random_range(10..60) {
+            let mut t = ks.txn_in(&mut g, &[(0, b"z")]).expect("joins");
+            let mut c = zopen(&mut t);
+            match rng.random_range(0..10) {
+                0..=5 => {
+                    let high = rng.random_bool(0.5);
+                    let got = t.score_range(&c, None, None, high, 1).expect("pop");
+                    let want = if high {
+                        in_group.pop_last()
+                    } else {
+                        in_group.pop_first()
+                    };
+                    let got = got.first().map(|(k, _)| (score_from_bits(k), k.slice(8..)));
+                    assert_eq!(
+                        got.as_ref().map(|(_, m)| m.to_vec()),
+                        want.as_ref().map(|(_, m)| m.clone()),
+                        "round {round}, from the {} end",
+                        if high { "high" } else { "low" }
+                    );
+                    if let Some((s, m)) = got {
+                        t.elem_del(&c, &m);
+                        t.score_del(&c, s, &m);
+                        c.h.len -= 1;
+                    }
+                }
+                6..=8 => {
+                    // Anywhere: below either end, inside what was read ahead, past it.
+                    let score = rng.random_range(0..2_200u64) * 10 + 5;
+                    if in_group.contains_key(&score) {
+                        continue;
+                    }
+                    let m = format!("n{score}").into_bytes();
+                    put(&mut t, &mut c, score, &m);
+                    in_group.insert(score, m);
+                }
+                _ => {
+                    let Some((&score, m)) = in_group
+                        .iter()
+                        .nth(rng.random_range(0..in_group.len().max(1)))
+                    else {
+                        continue;
+                    };
+                    let m = m.clone();
+                    t.elem_del(&c, &m);
+                    t.score_del(&c, score as f64, &m);
+                    c.h.len -= 1;
+                    in_group.remove(&score);
+                }
+            }
+            t.coll_save(&c).expect("save");
+            g.absorb(t);
+        }
+        if round % 4 == 3 {
+            drop(g);
+        } else {
+            g.commit().expect("commit");
+            model = in_group;
+        }
+        let want: Vec<String> = model
+            .values()
+            .map(|m| String::from_utf8_lossy(m).into_owned())
+            .collect();
+        assert_eq!(all(&ks), want, "after round {round}");
+    }
+}

@@ -1,7 +1,8 @@
 //! One command's atomic unit of work over the keys it locked.
 
 use std::cell::RefCell;
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
+use std::ops::Bound;
 use std::rc::Rc;
 use std::sync::atomic::Ordering;
 
@@ -111,28 +112,42 @@ pub(crate) type Overlay = Rc<RefCell<Staged>>;
 
 /// The latest state of each element record a pipeline group's members staged or read ahead,
 /// per family. A map, not a list searched from its end: a group of pops reads ahead 32 items
-/// and looks each item up twice, and the search was a fifth of an LPOP at `-P 16`.
+/// and looks each item up twice, and the search was a fifth of an LPOP at `-P 16`. Score-index
+/// records are only ever read in ranges, so they are kept in order.
 #[derive(Default)]
 pub(crate) struct Staged {
     sub: HashMap<Vec<u8>, Option<Bytes>, ahash::RandomState>,
-    score: HashMap<Vec<u8>, Option<Bytes>, ahash::RandomState>,
+    score: BTreeMap<Vec<u8>, Option<Bytes>>,
+    /// What the group read ahead from the ends of score indexes (see `Txn::scan_end`).
+    cursors: Vec<Cursor>,
+}
+
+/// What a group knows of one end of one score index. Low end (`high == false`): every stored
+/// entry in `[start, bound)` is in the overlay, and no entry before `start` is live. High end:
+/// the same for `[bound, start)` and the entries from `start` up.
+#[derive(Debug)]
+pub(crate) struct Cursor {
+    pub(crate) prefix: Vec<u8>,
+    pub(crate) high: bool,
+    pub(crate) start: Vec<u8>,
+    pub(crate) bound: Vec<u8>,
+}
+
+impl Cursor {
+    /// A score entry `key` was staged: it may be live beyond `start`.
+    fn admit(&mut self, key: &[u8]) {
+        if !key.starts_with(&self.prefix) {
+            return;
+        }
+        if !self.high && key < self.start.as_slice() {
+            self.start = key.to_vec();
+        } else if self.high && key >= self.start.as_slice() {
+            self.start = [key, &[0]].concat();
+        }
+    }
 }
 
 impl Staged {
-    fn family(&self, cf: Cf) -> &HashMap<Vec<u8>, Option<Bytes>, ahash::RandomState> {
-        match cf {
-            Cf::Score => &self.score,
-            _ => &self.sub,
-        }
-    }
-
-    fn family_mut(&mut self, cf: Cf) -> &mut HashMap<Vec<u8>, Option<Bytes>, ahash::RandomState> {
-        match cf {
-            Cf::Score => &mut self.score,
-            _ => &mut self.sub,
-        }
-    }
-
     /// The latest state of the element record `key` (score-index keys are never looked up).
     pub(crate) fn get(&self, key: &[u8]) -> Option<&Option<Bytes>> {
         self.sub.get(key)
@@ -141,7 +156,14 @@ impl Staged {
     /// Takes a member's staged records in, in order, so that the latest per key stays.
     pub(crate) fn absorb(&mut self, elems: &mut Vec<ElemWrite>) {
         for (cf, key, value) in elems.drain(..) {
-            self.family_mut(cf).insert(key, value);
+            if cf == Cf::Score {
+                if value.is_some() {
+                    self.cursors.iter_mut().for_each(|c| c.admit(&key));
+                }
+                self.score.insert(key, value);
+            } else {
+                self.sub.insert(key, value);
+            }
         }
     }
 
@@ -150,22 +172,74 @@ impl Staged {
         self.sub.entry(key).or_insert(Some(value));
     }
 
-    /// The records of family `cf` with `lo <= key < hi`, in no order.
+    /// Keeps a stored score-index entry read ahead, unless the group already has a state for it.
+    pub(crate) fn read_ahead_score(&mut self, key: Vec<u8>, value: Bytes) {
+        self.score.entry(key).or_insert(Some(value));
+    }
+
+    /// The records of family `cf` with `lo <= key < hi`: in key order for the score index, in
+    /// no order for elements.
     pub(crate) fn in_range<'s>(
         &'s self,
         cf: Cf,
         lo: &'s [u8],
         hi: &'s [u8],
-    ) -> impl Iterator<Item = (&'s [u8], &'s Option<Bytes>)> + 's {
-        self.family(cf)
+    ) -> Box<dyn Iterator<Item = (&'s [u8], &'s Option<Bytes>)> + 's> {
+        match cf {
+            Cf::Score => Box::new(
+                self.score
+                    .range::<[u8], _>((Bound::Included(lo), Bound::Excluded(hi)))
+                    .map(|(k, v)| (k.as_slice(), v)),
+            ),
+            _ => Box::new(
+                self.sub
+                    .iter()
+                    .filter(move |(k, _)| k.as_slice() >= lo && k.as_slice() < hi)
+                    .map(|(k, v)| (k.as_slice(), v)),
+            ),
+        }
+    }
+
+    /// The cursor at one end of the score index at `prefix`, made by `make` if the group has
+    /// none yet, and whether it was.
+    pub(crate) fn cursor(
+        &mut self,
+        prefix: &[u8],
+        high: bool,
+        make: impl FnOnce() -> Cursor,
+    ) -> (usize, bool) {
+        match self
+            .cursors
             .iter()
-            .filter(move |(k, _)| k.as_slice() >= lo && k.as_slice() < hi)
-            .map(|(k, v)| (k.as_slice(), v))
+            .position(|c| c.high == high && c.prefix == prefix)
+        {
+            Some(at) => (at, false),
+            None => {
+                self.cursors.push(make());
+                (self.cursors.len() - 1, true)
+            }
+        }
+    }
+
+    /// The cursor [`Staged::cursor`] returned `at`.
+    pub(crate) fn cursor_at(&mut self, at: usize) -> &mut Cursor {
+        &mut self.cursors[at]
+    }
+
+    /// The score-index entries in `[lo, hi)`, in key order.
+    pub(crate) fn scores(
+        &self,
+        lo: &[u8],
+        hi: &[u8],
+    ) -> std::collections::btree_map::Range<'_, Vec<u8>, Option<Bytes>> {
+        self.score
+            .range::<[u8], _>((Bound::Included(lo), Bound::Excluded(hi)))
     }
 
     pub(crate) fn clear(&mut self) {
         self.sub.clear();
         self.score.clear();
+        self.cursors.clear();
     }
 }
 
