@@ -337,13 +337,12 @@ impl Txn<'_> {
     /// precedence, and answers its members from there; its [`Cursor`] remembers how far the
     /// overlay covers storage and where the first live entry is. A run of ZPOPMINs in a group
     /// then opens one iterator per 32 pops, and no pop steps over the removals of the pops
-    /// before it (each pop read one more stored entry per earlier pop in the group).
+    /// before it (merged with storage as other scans are, each pop read one more stored entry
+    /// per earlier pop in the group).
     ///
     /// The remembered end (`hints`) is learnt only by the scan that makes the cursor, from what
     /// it read: later pops in the group are not written yet, and the end must not pass an entry
     /// a dropped group would leave live.
-    ///
-    /// [`Cursor`]: crate::txn::Cursor
     fn scan_end(
         &self,
         c: &Coll,

@@ -186,11 +186,7 @@ impl Staged {
         hi: &'s [u8],
     ) -> Box<dyn Iterator<Item = (&'s [u8], &'s Option<Bytes>)> + 's> {
         match cf {
-            Cf::Score => Box::new(
-                self.score
-                    .range::<[u8], _>((Bound::Included(lo), Bound::Excluded(hi)))
-                    .map(|(k, v)| (k.as_slice(), v)),
-            ),
+            Cf::Score => Box::new(self.scores(lo, hi).map(|(k, v)| (k.as_slice(), v))),
             _ => Box::new(
                 self.sub
                     .iter()
