@@ -109,6 +109,19 @@ impl Coll {
     }
 }
 
+/// The first key after `key` in byte order.
+pub(crate) fn key_after(key: &[u8]) -> Vec<u8> {
+    [key, &[0]].concat()
+}
+
+/// Of two keys a scan met, the one nearer its start (the smaller, or with `reverse` the larger).
+fn nearer<K: Ord>(a: Option<K>, b: Option<K>, reverse: bool) -> Option<K> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(if (a < b) != reverse { a } else { b }),
+        (a, b) => a.or(b),
+    }
+}
+
 /// The first key past every key that starts with `prefix` (the version is its last 8 bytes,
 /// and versions never reach `u64::MAX`).
 pub(crate) fn elem_prefix_end(prefix: &[u8]) -> Vec<u8> {
@@ -401,18 +414,12 @@ impl Txn<'_> {
             // Every entry walked before the first live one is removed.
             cur.start = match (&first_live, high) {
                 (Some(k), false) => k.clone(),
-                (Some(k), true) => [k.as_slice(), &[0]].concat(),
+                (Some(k), true) => key_after(k),
                 (None, _) => bound.clone(),
             };
             if out.len() == limit || exhausted {
-                if made {
-                    let nearer = match (stored_first, first_live) {
-                        (Some(a), Some(b)) => Some(if (a < b) != high { a } else { b }),
-                        (a, b) => a.or(b),
-                    };
-                    if let Some(k) = nearer {
-                        self.ks.hints.learn_end(&c.prefix, high, k);
-                    }
+                if let Some(k) = nearer(stored_first, first_live, high).filter(|_| made) {
+                    self.ks.hints.learn_end(&c.prefix, high, k);
                 }
                 return Ok(out);
             }
@@ -427,7 +434,7 @@ impl Txn<'_> {
                 .scan_elems(Cf::Score, from, to, high, want, 0)?;
             cur.bound = match stored.last() {
                 Some((k, _)) if stored.len() == want => match high {
-                    false => [k.as_ref(), &[0]].concat(),
+                    false => key_after(k),
                     true => k.to_vec(),
                 },
                 _ if high => lo.clone(),
@@ -489,10 +496,7 @@ impl Txn<'_> {
             true => merged.into_iter().rev().take(limit).collect(),
         };
         let merged_first = elems.first().map(|(k, _)| k.clone());
-        let first = match (stored_first, merged_first) {
-            (Some(a), Some(b)) => Some(if (a < b) != reverse { a } else { b }),
-            (a, b) => a.or(b),
-        };
+        let first = nearer(stored_first, merged_first, reverse);
         Ok(Scanned { elems, first })
     }
 

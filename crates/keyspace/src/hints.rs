@@ -32,10 +32,6 @@
 //! picks a little less uniform, as every probe still lands on a live element.
 
 use std::collections::HashMap as StdMap;
-
-/// The hints' maps. Every pop looks its collection up two or three times: SipHash, std's
-/// default, cost 230 instructions a lookup there.
-type HashMap<K, V> = StdMap<K, V, ahash::RandomState>;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -44,6 +40,10 @@ use parking_lot::Mutex;
 use strata_storage::Storage;
 
 use crate::ElemSampler;
+
+/// The hints' maps. Every pop looks its collection up two or three times: SipHash, std's
+/// default, cost 230 instructions a lookup there.
+type HashMap<K, V> = StdMap<K, V, ahash::RandomState>;
 
 /// Picks served by one learnt sampler before it is learnt again.
 pub(crate) const SAMPLER_USES: u32 = 64;

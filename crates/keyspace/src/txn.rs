@@ -142,7 +142,7 @@ impl Cursor {
         if !self.high && key < self.start.as_slice() {
             self.start = key.to_vec();
         } else if self.high && key >= self.start.as_slice() {
-            self.start = [key, &[0]].concat();
+            self.start = crate::coll::key_after(key);
         }
     }
 }
