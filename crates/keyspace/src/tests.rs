@@ -867,6 +867,20 @@ fn zopen(t: &mut Txn<'_>) -> Coll {
     }
 }
 
+/// Stages member `m` of `c` with `score`: its element and its score-index entry.
+fn zstage_add(t: &mut Txn<'_>, c: &mut Coll, score: f64, m: &[u8]) {
+    t.elem_put(c, m, &score.to_be_bytes());
+    t.score_put(c, score, m);
+    c.h.len += 1;
+}
+
+/// Stages the removal of member `m` of `c`, which has `score`.
+fn zstage_rem(t: &mut Txn<'_>, c: &mut Coll, score: f64, m: &[u8]) {
+    t.elem_del(c, m);
+    t.score_del(c, score, m);
+    c.h.len -= 1;
+}
+
 /// A group whose first member runs `stage` on `z` and whose second scans two entries from the
 /// low end of its score index; the group comes back open.
 fn stage_then_scan<'k>(
@@ -907,9 +921,7 @@ fn score_index_ends_stay_true_through_staged_writes() {
     let mut t = ks.txn(&[(0, b"z")]);
     let mut c = zopen(&mut t);
     for (score, m) in [(1.0, "a"), (2.0, "b"), (3.0, "c")] {
-        t.elem_put(&c, m.as_bytes(), &f64::to_be_bytes(score));
-        t.score_put(&c, score, m.as_bytes());
-        c.h.len += 1;
+        zstage_add(&mut t, &mut c, score, m.as_bytes());
     }
     t.coll_save(&c).expect("save");
     t.commit().expect("commit");
@@ -1066,16 +1078,11 @@ fn group_pops_from_score_index_ends_match_a_model() {
     let mut rng = rand::rngs::StdRng::seed_from_u64(7);
     // score -> member, the sorted set as it should be.
     let mut model: BTreeMap<u64, Vec<u8>> = BTreeMap::new();
-    let put = |t: &mut Txn<'_>, c: &mut Coll, score: u64, m: &[u8]| {
-        t.elem_put(c, m, &(score as f64).to_be_bytes());
-        t.score_put(c, score as f64, m);
-        c.h.len += 1;
-    };
     let mut t = ks.txn(&[(0, b"z")]);
     let mut c = zopen(&mut t);
     for i in 0..200u64 {
         let m = format!("m{i}").into_bytes();
-        put(&mut t, &mut c, i * 10, &m);
+        zstage_add(&mut t, &mut c, (i * 10) as f64, &m);
         model.insert(i * 10, m);
     }
     t.coll_save(&c).expect("save");
@@ -1111,9 +1118,7 @@ fn group_pops_from_score_index_ends_match_a_model() {
                         if high { "high" } else { "low" }
                     );
                     if let Some((s, m)) = got {
-                        t.elem_del(&c, &m);
-                        t.score_del(&c, s, &m);
-                        c.h.len -= 1;
+                        zstage_rem(&mut t, &mut c, s, &m);
                     }
                 }
                 6..=8 => {
@@ -1123,7 +1128,7 @@ fn group_pops_from_score_index_ends_match_a_model() {
                         continue;
                     }
                     let m = format!("n{score}").into_bytes();
-                    put(&mut t, &mut c, score, &m);
+                    zstage_add(&mut t, &mut c, score as f64, &m);
                     in_group.insert(score, m);
                 }
                 _ => {
@@ -1134,9 +1139,7 @@ fn group_pops_from_score_index_ends_match_a_model() {
                         continue;
                     };
                     let m = m.clone();
-                    t.elem_del(&c, &m);
-                    t.score_del(&c, score as f64, &m);
-                    c.h.len -= 1;
+                    zstage_rem(&mut t, &mut c, score as f64, &m);
                     in_group.remove(&score);
                 }
             }
