@@ -267,10 +267,13 @@ impl Storage {
             .iter()
             .map(|&cf| ColumnFamilyDescriptor::new(cf.name(), cf_options(cf, opts, &cache, &slot)));
         let db = Arc::new(DB::open_cf_descriptors(&db_opts, &opts.path, cfs)?);
+        let stats = db
+            .cf_handle(Cf::Stats.name())
+            .ok_or(StorageError::Corrupt("no stats family"))?;
         if opts.fsync == FsyncPolicy::Always {
             // Only a speed-up: a disk too full for it still opens, and the writes that follow
             // report any lasting failure as usual.
-            if let Err(e) = prime_wals(&db, wal_prime_bytes(opts)) {
+            if let Err(e) = prime_wals(&db, stats, wal_prime_bytes(opts)) {
                 tracing::warn!(error = %e, "WAL files not written ahead");
             }
         }
@@ -279,9 +282,6 @@ impl Storage {
         let mut keys = Vec::with_capacity(n);
         let mut bytes = Vec::with_capacity(n);
         let mut volatile = Vec::with_capacity(n);
-        let stats = db
-            .cf_handle(Cf::Stats.name())
-            .ok_or(StorageError::Corrupt("no stats family"))?;
         for d in 0..n as u16 {
             let mut lanes =
                 stats::parse_lanes(db.get_cf(stats, stats::counters_key(d))?.as_deref());
@@ -1048,16 +1048,13 @@ fn wal_prime_bytes(opts: &StorageOptions) -> usize {
 /// two (PostgreSQL zero-fills new WAL segments for the same reason).
 ///
 /// Each round fills the current file with log-only records (the WAL keeps them; memtables and
-/// SST files never see them), syncs it, and flushes a one-record memtable, which switches to a
-/// new file and makes this one obsolete. The second round's switch reuses the first file.
-/// As with any reused file, recovery tells the new records from what the file held before by the
-/// log number each record carries.
-fn prime_wals(db: &DB, bytes: usize) -> Result<()> {
+/// SST files never see them), syncs it, and flushes a one-record memtable of `stats`, which
+/// switches to a new file and makes this one obsolete. The second round's switch reuses the
+/// first file. As with any reused file, recovery tells the new records from what the file held
+/// before by the log number each record carries.
+fn prime_wals(db: &DB, stats: &ColumnFamily, bytes: usize) -> Result<()> {
     const CHUNK: usize = 1 << 20;
     let started = Instant::now();
-    let stats = db
-        .cf_handle(Cf::Stats.name())
-        .ok_or(StorageError::Corrupt("no stats family"))?;
     let zeros = vec![0u8; CHUNK.min(bytes)];
     for _ in 0..2 {
         let mut left = bytes;
