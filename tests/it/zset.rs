@@ -957,55 +957,40 @@ fn random_sequences_match_redis() {
 /// as "0" from a small set's listpack and "-0" from a large set's skiplist.)
 #[test]
 fn pipelined_pop_runs_match_redis() {
-    let w = |a: &[&str]| a.iter().map(|x| x.to_string()).collect::<Vec<_>>();
-    let mut setup = vec!["ZADD".to_string(), "q".to_string()];
-    for i in 0..400 {
-        let score = match i % 5 {
-            0 => format!("{}.25", i),
-            1 => format!("{}", i as i64 * 1_000_000_000_000),
-            2 => format!("-{i}"),
-            _ => i.to_string(),
-        };
-        setup.push(score);
-        setup.push(format!("m{i}"));
-    }
-    let mut script = vec![setup, w(&["ZADD", "q", "0", "zero"])];
+    let scores = (0..400).map(|i| match i % 5 {
+        0 => format!("{i}.25 m{i}"),
+        1 => format!("{} m{i}", i as i64 * 1_000_000_000_000),
+        2 => format!("-{i} m{i}"),
+        _ => format!("{i} m{i}"),
+    });
+    let mut lines = vec![
+        format!("ZADD q {}", scores.collect::<Vec<_>>().join(" ")),
+        "ZADD q 0 zero".to_string(),
+    ];
     for round in 0..6 {
         for i in 0..70 {
-            let pop = match (i + round) % 7 {
-                0 => w(&["ZPOPMAX", "q"]),
-                1 => w(&["ZPOPMIN", "q", "3"]),
-                _ => w(&["ZPOPMIN", "q"]),
-            };
-            script.push(pop);
+            lines.push(
+                match (i + round) % 7 {
+                    0 => "ZPOPMAX q",
+                    1 => "ZPOPMIN q 3",
+                    _ => "ZPOPMIN q",
+                }
+                .to_string(),
+            );
             match i % 23 {
-                5 => script.push(w(&[
-                    "ZADD",
-                    "q",
-                    &format!("-{}", 10_000 + i),
-                    &format!("low{round}.{i}"),
-                ])),
-                11 => script.push(w(&[
-                    "ZADD",
-                    "q",
-                    &format!("{}.5", 100 + i),
-                    &format!("mid{round}.{i}"),
-                ])),
-                17 => script.push(w(&[
-                    "ZREM",
-                    "q",
-                    &format!("m{}", 300 - i),
-                    &format!("m{}", 150 + i),
-                ])),
-                19 => script.push(w(&["ZADD", "q", "1e300", &format!("top{round}.{i}")])),
+                5 => lines.push(format!("ZADD q -{} low{round}.{i}", 10_000 + i)),
+                11 => lines.push(format!("ZADD q {}.5 mid{round}.{i}", 100 + i)),
+                17 => lines.push(format!("ZREM q m{} m{}", 300 - i, 150 + i)),
+                19 => lines.push(format!("ZADD q 1e300 top{round}.{i}")),
                 _ => {}
             }
         }
-        script.push(w(&["ZCARD", "q"]));
+        lines.push("ZCARD q".to_string());
     }
-    script.push(w(&["ZRANGE", "q", "0", "-1", "WITHSCORES"]));
-    pipelines_match(std::slice::from_ref(&script));
-    compare(&[script]);
+    lines.push("ZRANGE q 0 -1 WITHSCORES".to_string());
+    let steps = script(&lines.iter().map(String::as_str).collect::<Vec<_>>());
+    pipelines_match(std::slice::from_ref(&steps));
+    compare(&[steps]);
 }
 
 /// A sorted set used as a priority queue: pops from both ends, with members added beyond
@@ -1014,56 +999,29 @@ fn pipelined_pop_runs_match_redis() {
 /// in pipelines (ZADD joins the group that the pops then read), warm and cold.
 #[test]
 fn pops_from_the_ends_see_members_added_beyond_them() {
-    let mut script: Vec<Vec<String>> = Vec::new();
-    let mut add = vec!["ZADD".to_string(), "q".to_string()];
-    for i in 0..300 {
-        add.push(i.to_string());
-        add.push(format!("m{i}"));
-    }
-    script.push(add);
+    let add = (0..300).map(|i| format!("{i} m{i}")).collect::<Vec<_>>();
+    let mut lines = vec![format!("ZADD q {}", add.join(" "))];
     for i in 0..40 {
-        let s = |v: &[String]| v.to_vec();
-        let w = |a: &[&str]| a.iter().map(|x| x.to_string()).collect::<Vec<_>>();
-        script.push(w(&["ZPOPMIN", "q"]));
-        script.push(w(&["ZPOPMIN", "q", "3"]));
-        script.push(w(&["ZPOPMAX", "q"]));
-        script.push(s(&[
-            "ZADD".into(),
-            "q".into(),
-            (-1 - i).to_string(),
-            format!("low{i}"),
-        ]));
-        script.push(s(&[
-            "ZADD".into(),
-            "q".into(),
-            (1000 + i).to_string(),
-            format!("high{i}"),
-        ]));
-        script.push(w(&["ZRANGE", "q", "0", "2", "WITHSCORES"]));
-        script.push(w(&["ZREVRANGE", "q", "0", "1"]));
-        script.push(w(&[
-            "ZRANGEBYSCORE",
-            "q",
-            "-inf",
-            "+inf",
-            "LIMIT",
-            "0",
-            "2",
-        ]));
-        // A member moved beyond the low end by a new score.
-        script.push(s(&[
-            "ZADD".into(),
-            "q".into(),
-            (-500 - i).to_string(),
-            format!("m{}", 150 + i),
-        ]));
-        script.push(w(&["ZPOPMIN", "q", "2"]));
-        script.push(w(&["ZPOPMAX", "q", "2"]));
-        script.push(w(&["ZCARD", "q"]));
+        lines.extend([
+            "ZPOPMIN q".to_string(),
+            "ZPOPMIN q 3".to_string(),
+            "ZPOPMAX q".to_string(),
+            format!("ZADD q {} low{i}", -1 - i),
+            format!("ZADD q {} high{i}", 1000 + i),
+            "ZRANGE q 0 2 WITHSCORES".to_string(),
+            "ZREVRANGE q 0 1".to_string(),
+            "ZRANGEBYSCORE q -inf +inf LIMIT 0 2".to_string(),
+            // A member moved beyond the low end by a new score.
+            format!("ZADD q {} m{}", -500 - i, 150 + i),
+            "ZPOPMIN q 2".to_string(),
+            "ZPOPMAX q 2".to_string(),
+            "ZCARD q".to_string(),
+        ]);
     }
-    script.push(vec!["ZRANGE".into(), "q".into(), "0".into(), "-1".into()]);
-    compare(std::slice::from_ref(&script));
-    pipelines_match(&[script]);
+    lines.push("ZRANGE q 0 -1".to_string());
+    let steps = script(&lines.iter().map(String::as_str).collect::<Vec<_>>());
+    compare(std::slice::from_ref(&steps));
+    pipelines_match(&[steps]);
 }
 
 /// Big sets (skiplist in Redis, many pages here): ranges by rank from both ends, by score with
