@@ -520,7 +520,7 @@ pub static COMMANDS: &[CommandDef] = &[
     cmd("smismember", -3, READONLY | FAST, Keys::ONE, G, "6.2.0", "Determines whether multiple members belong to a set.", smismember),
     cmd("smembers", 2, READONLY, Keys::ONE, G, "1.0.0", "Returns all members of a set.", smembers),
     cmd("srandmember", -2, READONLY, Keys::ONE, G, "1.0.0", "Get one or multiple random members from a set", srandmember),
-    cmd("spop", -2, WRITE | FAST, Keys::ONE, G, "1.0.0", "Returns one or more random members from a set after removing them. Deletes the set if the last member was popped.", spop),
+    cmd("spop", -2, WRITE | FAST | GROUP, Keys::ONE, G, "1.0.0", "Returns one or more random members from a set after removing them. Deletes the set if the last member was popped.", spop),
     cmd("smove", 4, WRITE | FAST, Keys::TWO, G, "1.0.0", "Moves a member from one set to another.", smove),
     cmd("sinter", -2, READONLY, Keys::ALL, G, "1.0.0", "Returns the intersect of multiple sets.", sinter),
     cmd("sintercard", -3, READONLY, NUMKEYS, G, "7.0.0", "Returns the number of members of the intersect of multiple sets.", sintercard),

@@ -50,7 +50,7 @@ struct Scanned {
 }
 
 /// What [`Txn::random_elem`] needs to know of a collection's keys.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct ElemSampler {
     prefix: Vec<u8>,
     ranges: Vec<(u8, u8)>,
@@ -535,7 +535,7 @@ impl Txn<'_> {
             prefix: first.0[..common].to_vec(),
             ranges,
         };
-        self.ks.hints.keep_sampler(&c.prefix, &s);
+        self.ks.hints.keep_sampler(&c.prefix, &s, c.len());
         Ok(Some(s))
     }
 
@@ -553,9 +553,9 @@ impl Txn<'_> {
         let mut probe = s.prefix.clone();
         probe.extend(s.ranges.iter().map(|&(lo, hi)| rand::random_range(lo..=hi)));
         let i = rand::random_range(0..SAMPLE_WALK);
-        let mut walk = self.elems(c, Some(&probe), None, false, i + 1)?;
+        let mut walk = self.live_run(c, Some(&probe), i + 1)?;
         if walk.len() <= i {
-            walk.extend(self.elems(c, None, None, false, i + 1 - walk.len())?);
+            walk.extend(self.live_run(c, None, i + 1 - walk.len())?);
         }
         if walk.len() <= i {
             // Fewer elements than the walk: any of them.
@@ -566,6 +566,40 @@ impl Txn<'_> {
             return Ok(Some(walk.swap_remove(j)));
         }
         Ok(walk.pop())
+    }
+
+    /// Up to `n` elements from `from` on, as [`Txn::elems`] returns them. In a pipeline group
+    /// whose overlay holds only removals (a run of SPOPs), stored elements are read a page at a
+    /// time and each is looked up in the overlay: the merge `elems` does would filter the whole
+    /// overlay and read one more stored element per removal in the range, on every pick.
+    fn live_run(&self, c: &Coll, from: Option<&[u8]>, n: usize) -> Result<Vec<(Bytes, Bytes)>> {
+        let Some(o) = self.overlay.as_ref().map(|o| o.borrow()) else {
+            return self.elems(c, from, None, false, n);
+        };
+        if !o.removals_only() {
+            drop(o);
+            return self.elems(c, from, None, false, n);
+        }
+        let (mut lo, hi) = (c.bound(from, false), c.bound(None, true));
+        let strip = c.prefix.len();
+        let mut out = Vec::with_capacity(n);
+        loop {
+            let want = n - out.len();
+            let page = self
+                .ks
+                .storage
+                .scan_elems(Cf::Sub, &lo, &hi, false, want, 0)?;
+            let (full, next) = (page.len() == want, page.last().map(|(k, _)| key_after(k)));
+            out.extend(
+                page.into_iter()
+                    .filter(|(k, _)| o.get(k).is_none())
+                    .map(|(k, v)| (k.slice(strip..), v)),
+            );
+            match next {
+                Some(next) if full && out.len() < n => lo = next,
+                _ => return Ok(out),
+            }
+        }
     }
 
     /// Records that a pop (SPOP, ZPOPMIN, ...) removed `popped` elements of `c` (its header

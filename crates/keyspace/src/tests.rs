@@ -858,6 +858,81 @@ fn group_scans_step_past_long_runs_of_staged_removals() {
     g.commit().expect("commit");
 }
 
+/// `draws` random picks of a group member from the hash `h`: how often each element came up.
+fn group_draws<'a>(
+    ks: &'a Keyspace,
+    g: &mut Group<'a>,
+    draws: usize,
+) -> std::collections::HashMap<Bytes, usize> {
+    let mut t = ks.txn_in(g, &[(0, b"h")]).expect("joins");
+    let c = found(t.coll(0, b"h", Kind::Hash).expect("coll"));
+    let sampler = t.elem_sampler(&c).expect("sampler").expect("non-empty");
+    let mut counts = std::collections::HashMap::new();
+    for _ in 0..draws {
+        let (f, _) = t.random_elem(&c, &sampler).expect("random").expect("some");
+        *counts.entry(f).or_default() += 1;
+    }
+    counts
+}
+
+/// Random picks (SPOP's) in a group whose earlier members only removed elements check each
+/// stored element in the overlay rather than merge it: they never return a removed element,
+/// reach every live one as often as outside a group, and step past runs of removals longer than
+/// a page where a walk wraps to the first elements. Once a member stages an element, picks
+/// merge as scans do, and reach it too.
+#[test]
+fn group_picks_skip_removed_elements_and_reach_staged_ones() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let ks = open(dir.path());
+    let names: Vec<Vec<u8>> = (0..200).map(|i| format!("m:{i:03}").into_bytes()).collect();
+    let fields: Vec<(&[u8], &[u8])> = names.iter().map(|n| (&n[..], &b""[..])).collect();
+    hash_put(&ks, b"h", &fields);
+    let mut g = ks.group();
+    let mut t = ks.txn_in(&mut g, &[(0, b"h")]).expect("joins");
+    let mut c = found(t.coll(0, b"h", Kind::Hash).expect("coll"));
+    // The first 100 and the last 50 go: a walk past m:149 wraps onto 100 removals.
+    for n in names[..100].iter().chain(&names[150..]) {
+        t.elem_del(&c, n);
+    }
+    c.h.len = 50;
+    t.coll_save(&c).expect("save");
+    g.absorb(t);
+    let draws = 5000;
+    let counts = group_draws(&ks, &mut g, draws);
+    let live = &names[100..150];
+    assert!(
+        counts.keys().all(|k| live.iter().any(|n| n[..] == k[..])),
+        "a removed element was picked: {counts:?}"
+    );
+    // Every element follows as many probe positions in the ring: 100 draws expected for each
+    // five, a standard deviation of about 10.
+    let expected = 5 * draws / live.len();
+    for five in live.chunks(5) {
+        let got: usize = five
+            .iter()
+            .map(|n| counts.get(&n[..]).copied().unwrap_or(0))
+            .sum();
+        assert!(
+            (expected * 6 / 10..=expected * 14 / 10).contains(&got),
+            "{:?}.. drawn {got} times, {expected} expected",
+            Bytes::copy_from_slice(&five[0])
+        );
+    }
+    let mut t = ks.txn_in(&mut g, &[(0, b"h")]).expect("joins");
+    let mut c = found(t.coll(0, b"h", Kind::Hash).expect("coll"));
+    t.elem_put(&c, b"m:120x", b"");
+    c.h.len = 51;
+    t.coll_save(&c).expect("save");
+    g.absorb(t);
+    let counts = group_draws(&ks, &mut g, 2000);
+    assert!(counts.contains_key(&b"m:120x"[..]), "{counts:?}");
+    assert!(counts
+        .keys()
+        .all(|k| &k[..] == b"m:120x" || live.iter().any(|n| n[..] == k[..])));
+    g.commit().expect("commit");
+    assert_eq!(hash_all(&ks, b"h").len(), 51);
+}
+
 /// The sorted set `z` of db 0, opened for `t`.
 fn zopen(t: &mut Txn<'_>) -> Coll {
     match t.coll(0, b"z", Kind::ZSet).expect("coll") {

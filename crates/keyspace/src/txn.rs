@@ -1,6 +1,7 @@
 //! One command's atomic unit of work over the keys it locked.
 
 use std::cell::RefCell;
+use std::collections::hash_map::Entry;
 use std::collections::{BTreeMap, HashMap};
 use std::ops::Bound;
 use std::rc::Rc;
@@ -117,6 +118,10 @@ pub(crate) type Overlay = Rc<RefCell<Staged>>;
 #[derive(Default)]
 pub(crate) struct Staged {
     sub: HashMap<Vec<u8>, Option<Bytes>, ahash::RandomState>,
+    /// How many of `sub`'s entries hold a value: while none does, the group only removed
+    /// elements, and a scan may check each stored element here instead of merging (see
+    /// `Txn::live_run`).
+    sub_values: usize,
     score: BTreeMap<Vec<u8>, Option<Bytes>>,
     /// What the group read ahead from the ends of score indexes (see `Txn::scan_end`).
     cursors: Vec<Cursor>,
@@ -153,6 +158,11 @@ impl Staged {
         self.sub.get(key)
     }
 
+    /// Whether every element record the group holds is a removal.
+    pub(crate) fn removals_only(&self) -> bool {
+        self.sub_values == 0
+    }
+
     /// Takes a member's staged records in, in order, so that the latest per key stays.
     pub(crate) fn absorb(&mut self, elems: &mut Vec<ElemWrite>) {
         for (cf, key, value) in elems.drain(..) {
@@ -162,14 +172,20 @@ impl Staged {
                 }
                 self.score.insert(key, value);
             } else {
-                self.sub.insert(key, value);
+                self.sub_values += usize::from(value.is_some());
+                if let Some(Some(_)) = self.sub.insert(key, value) {
+                    self.sub_values -= 1;
+                }
             }
         }
     }
 
     /// Keeps a stored element read ahead, unless the group already has a state for it.
     pub(crate) fn read_ahead(&mut self, key: Vec<u8>, value: Bytes) {
-        self.sub.entry(key).or_insert(Some(value));
+        if let Entry::Vacant(e) = self.sub.entry(key) {
+            e.insert(Some(value));
+            self.sub_values += 1;
+        }
     }
 
     /// Keeps a stored score-index entry read ahead, unless the group already has a state for it.
@@ -234,6 +250,7 @@ impl Staged {
 
     pub(crate) fn clear(&mut self) {
         self.sub.clear();
+        self.sub_values = 0;
         self.score.clear();
         self.cursors.clear();
     }

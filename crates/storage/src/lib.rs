@@ -625,7 +625,7 @@ impl Storage {
         // allocations per element (and two frees once replied) cost more than the copy (LRANGE of
         // 100 elements: 198,000 instructions, 38,000 of them allocating and freeing).
         let mut buf = Vec::new();
-        let mut spans = Vec::new();
+        let mut spans = Vec::with_capacity(limit.min(SCAN_RESERVE));
         while spans.len() < limit {
             let (Some(k), Some(v)) = (it.key(), it.value()) else {
                 break;
