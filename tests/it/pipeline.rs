@@ -334,6 +334,99 @@ fn reads_from_memory_never_see_half_of_a_multi_key_write() {
     });
 }
 
+/// Clients draining one set with pipelined SPOPs (some with a count) at once, while others add
+/// to it: their pops share writes within and across connections, and every member comes out
+/// exactly once, none that was never added (warm and cold).
+#[test]
+fn concurrent_pipelined_spops_pop_every_member_once() {
+    const MEMBERS: usize = 3000;
+    const ADDERS: usize = 2;
+    const ADDED: usize = 500;
+    for cold in [false, true] {
+        let server = Server::strata(&[]);
+        let mut c = server.redis_conn();
+        let members: Vec<String> = (0..MEMBERS).map(|i| format!("m:{i}")).collect();
+        let _: () = redis::cmd("SADD")
+            .arg("s")
+            .arg(&members)
+            .query(&mut c)
+            .expect("SADD");
+        if cold {
+            let _: i64 = redis::cmd("TIER").arg("DROP").query(&mut c).expect("drop");
+        }
+        let adders: Vec<_> = (0..ADDERS)
+            .map(|a| {
+                let mut c = server.redis_conn();
+                thread::spawn(move || {
+                    for chunk in (0..ADDED).collect::<Vec<_>>().chunks(25) {
+                        let mut p = redis::pipe();
+                        for i in chunk {
+                            p.cmd("SADD").arg("s").arg(format!("a{a}:{i}")).ignore();
+                        }
+                        let _: () = p.query(&mut c).expect("SADD pipeline");
+                    }
+                })
+            })
+            .collect();
+        let poppers: Vec<_> = (0..4)
+            .map(|_| {
+                let mut c = server.redis_conn();
+                thread::spawn(move || {
+                    let mut got = Vec::new();
+                    loop {
+                        let mut p = redis::pipe();
+                        for _ in 0..20 {
+                            p.cmd("SPOP").arg("s");
+                        }
+                        p.cmd("SPOP").arg("s").arg(3);
+                        let (singles, counted): (Vec<Option<String>>, Vec<String>) = {
+                            let mut r: Vec<redis::Value> = p.query(&mut c).expect("SPOP pipeline");
+                            let last = r.pop().expect("the counted pop");
+                            let counted = redis::from_redis_value(last).expect("array");
+                            let singles = r
+                                .into_iter()
+                                .map(|v| redis::from_redis_value(v).expect("bulk or nil"))
+                                .collect();
+                            (singles, counted)
+                        };
+                        let before = got.len();
+                        got.extend(singles.into_iter().flatten());
+                        got.extend(counted);
+                        if got.len() == before {
+                            return got;
+                        }
+                    }
+                })
+            })
+            .collect();
+        for a in adders {
+            a.join().expect("adder");
+        }
+        let mut popped: Vec<String> = Vec::new();
+        for p in poppers {
+            popped.extend(p.join().expect("popper"));
+        }
+        // Members added after the poppers stopped are still in the set.
+        let rest: Vec<String> = redis::cmd("SMEMBERS")
+            .arg("s")
+            .query(&mut c)
+            .expect("SMEMBERS");
+        popped.extend(rest);
+        let mut expected: Vec<String> = members;
+        for a in 0..ADDERS {
+            expected.extend((0..ADDED).map(|i| format!("a{a}:{i}")));
+        }
+        expected.sort();
+        popped.sort();
+        assert_eq!(
+            popped.len(),
+            expected.len(),
+            "members lost or popped twice (cold: {cold})"
+        );
+        assert_eq!(popped, expected, "cold: {cold}");
+    }
+}
+
 /// Collection commands share writes too, and read what their group staged: pipelined SREMs
 /// then SPOPs, sharing a few writes, never pop a removed or already popped member, and end with
 /// nil at the last one; SPOPs after SADDs in the same pipeline pop the members staged before
