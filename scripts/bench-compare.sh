@@ -269,14 +269,19 @@ def fmt(x, digits):
 def ratio(a, b):
     return "-" if a is None or b in (None, 0) else f"{a / b:.2f}"
 
+# Each round's own ratio, Strata's run over the Redis run beside it: how far a mean moves
+# with the machine's spells shows in their spread.
 print("| case | test | Strata ops/s | Strata p50 ms | Strata p99 ms | Redis ops/s | Redis p50 ms "
-      "| Redis p99 ms | ops/s Strata/Redis | p99 Strata/Redis |")
-print("|---|---|---|---|---|---|---|---|---|---|")
+      "| Redis p99 ms | ops/s Strata/Redis | by round | p99 Strata/Redis |")
+print("|---|---|---|---|---|---|---|---|---|---|---|")
 for (case, row), systems in data.items():
-    s = [mean(col) for col in zip(*systems.get("strata", [(None, None, None)]))]
-    r = [mean(col) for col in zip(*systems.get("redis", [(None, None, None)]))]
+    sr, rr = systems.get("strata", []), systems.get("redis", [])
+    s = [mean(col) for col in zip(*(sr or [(None, None, None)]))]
+    r = [mean(col) for col in zip(*(rr or [(None, None, None)]))]
+    rounds = " ".join(ratio(a[0], b[0]) for a, b in zip(sr, rr)) or "-"
     print(f"| {case} | {row} | {fmt(s[0], 0)} | {fmt(s[1], 3)} | {fmt(s[2], 3)} | {fmt(r[0], 0)} "
-          f"| {fmt(r[1], 3)} | {fmt(r[2], 3)} | {ratio(s[0], r[0])} | {ratio(s[2], r[2])} |")
+          f"| {fmt(r[1], 3)} | {fmt(r[2], 3)} | {ratio(s[0], r[0])} | {rounds} "
+          f"| {ratio(s[2], r[2])} |")
 print()
 for c, t in titles.items():
     if any(k[0] == c for k in data):
@@ -298,7 +303,8 @@ echo "- Machine: $(nproc) cores, ${CPU:-unknown CPU}, $(awk '/MemTotal/ {printf 
 echo "- Strata: $("$BIN" --version 2>/dev/null | head -1) ($(git rev-parse --short HEAD 2>/dev/null || echo unknown))"
 echo "- $(redis-server --version | cut -d' ' -f1-3), $(redis-benchmark --version)"
 echo "- Command: \`${STRATA_ARGS:+STRATA_ARGS=\"$STRATA_ARGS\" }CASES=$CASES ROUNDS=$ROUNDS N=$N N16=$N16 HOT=$HOT HC_KEYS=$HC_KEYS HC_VALUE=$HC_VALUE HOTSET=$HOTSET bash scripts/bench-compare.sh\`"
-echo "- Each case alternates Strata and Redis, $ROUNDS runs each; the table shows the mean of the runs."
+echo "- Each case alternates Strata and Redis, $ROUNDS runs each; the table shows the mean of the runs,"
+echo "  and (\"by round\") the ops/s ratio of each Strata run to the Redis run beside it."
 echo "- Each run starts on an idle machine (90 % idle over 0.5 s): the other server's background work"
 echo "  (Redis's AOF rewrite, RocksDB's compactions) does not overlap it."
 echo
