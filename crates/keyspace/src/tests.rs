@@ -172,6 +172,19 @@ fn hash_all(ks: &Keyspace, k: &[u8]) -> Vec<(Bytes, Bytes)> {
     }
 }
 
+/// A fresh keyspace holding the hash `key` with `names` as fields, each set to `value`.
+fn hash_keyspace(
+    key: &[u8],
+    names: &[Vec<u8>],
+    value: &[u8],
+) -> (tempfile::TempDir, Arc<Keyspace>) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let ks = open(dir.path());
+    let fields: Vec<(&[u8], &[u8])> = names.iter().map(|n| (&n[..], value)).collect();
+    hash_put(&ks, key, &fields);
+    (dir, ks)
+}
+
 #[test]
 fn collections_count_exactly_and_copy_independently() {
     let dir = tempfile::tempdir().expect("tempdir");
@@ -228,10 +241,7 @@ fn compaction_drops_elements_of_dead_versions() {
 /// Stores `fields` as a hash and draws `draws` random fields from it with one sampler: how
 /// often each came up.
 fn draw_fields(fields: &[Vec<u8>], draws: usize) -> std::collections::HashMap<Bytes, u32> {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let ks = open(dir.path());
-    let refs: Vec<(&[u8], &[u8])> = fields.iter().map(|f| (&f[..], &b""[..])).collect();
-    hash_put(&ks, b"s", &refs);
+    let (_dir, ks) = hash_keyspace(b"s", fields, b"");
     let mut t = ks.txn(&[(0, b"s")]);
     let CollRead::Found(c) = t.coll(0, b"s", Kind::Hash).expect("coll") else {
         panic!("missing");
@@ -809,11 +819,8 @@ fn group_members_read_the_elements_earlier_members_staged() {
 /// storage jump the queue, in either direction.
 #[test]
 fn group_scans_step_past_long_runs_of_staged_removals() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let ks = open(dir.path());
     let names: Vec<Vec<u8>> = (0..40).map(|i| format!("f{i:02}").into_bytes()).collect();
-    let fields: Vec<(&[u8], &[u8])> = names.iter().map(|n| (&n[..], &b"v"[..])).collect();
-    hash_put(&ks, b"h", &fields);
+    let (_dir, ks) = hash_keyspace(b"h", &names, b"v");
     let mut g = ks.group();
     let mut t = ks.txn_in(&mut g, &[(0, b"h")]).expect("joins");
     let mut c = found(t.coll(0, b"h", Kind::Hash).expect("coll"));
@@ -882,11 +889,8 @@ fn group_draws<'a>(
 /// merge as scans do, and reach it too.
 #[test]
 fn group_picks_skip_removed_elements_and_reach_staged_ones() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let ks = open(dir.path());
     let names: Vec<Vec<u8>> = (0..200).map(|i| format!("m:{i:03}").into_bytes()).collect();
-    let fields: Vec<(&[u8], &[u8])> = names.iter().map(|n| (&n[..], &b""[..])).collect();
-    hash_put(&ks, b"h", &fields);
+    let (_dir, ks) = hash_keyspace(b"h", &names, b"");
     let mut g = ks.group();
     let mut t = ks.txn_in(&mut g, &[(0, b"h")]).expect("joins");
     let mut c = found(t.coll(0, b"h", Kind::Hash).expect("coll"));
