@@ -52,7 +52,7 @@ use strata_storage::Record;
 use tokio::sync::watch;
 
 use crate::txn::{write_then_apply, Overlay, Parts};
-use crate::{Gate, Keyspace, Result, Txn};
+use crate::{Gate, Keyspace, Result, Txn, STRIPES};
 
 /// Commands per group at most: bounds how long other clients may wait for its locks.
 pub const MAX_MEMBERS: usize = 64;
@@ -63,6 +63,9 @@ pub struct Group<'a> {
     gate: Option<Gate<'a>>,
     /// Stripes held, by index.
     held: SmallVec<[(usize, MutexGuard<'a, ()>); 16]>,
+    /// One bit per stripe, set while `held` has it: a group of 64 MSETs holds up to 640
+    /// stripes, and each key's search of `held` was a twentieth of an MSET.
+    held_mask: Box<[u64]>,
     /// The members' work: their records, their written states in order (the last for a key
     /// wins), their reads of keys they did not write (valid while the locks are held).
     work: Parts<'a>,
@@ -235,6 +238,7 @@ impl<'a> Group<'a> {
             ks,
             gate: None,
             held: SmallVec::new(),
+            held_mask: vec![0; STRIPES / 64].into_boxed_slice(),
             work: Parts::new(ks),
             members: 0,
             spare: None,
@@ -268,7 +272,9 @@ impl<'a> Group<'a> {
         let out = write_then_apply(self.ks, batch, &mut w.pending, expired, &events);
         w.pending.clear();
         self.overlay.borrow_mut().clear();
-        self.held.clear();
+        for (i, _) in self.held.drain(..) {
+            self.held_mask[i / 64] &= !(1 << (i % 64));
+        }
         self.gate = None;
         if let Some(s) = self.settle.take() {
             s.tx.send_replace(Some(out.as_ref().map(|s| *s).map_err(|_| ())));
@@ -375,12 +381,14 @@ impl Keyspace {
             g.gate = Some(self.gate.read());
         }
         let mut parts = g.spare.take().unwrap_or_else(|| Box::new(Parts::new(self)));
+        parts.repeat.clear();
         for &(db, k) in keys {
             let Some(phys) = self.storage.phys(db) else {
                 continue;
             };
             let i = self.stripe(phys, k);
-            if !g.held.iter().any(|(h, _)| *h == i) {
+            let (word, bit) = (i / 64, 1u64 << (i % 64));
+            if g.held_mask[word] & bit == 0 {
                 // A stripe the group did not hold: no earlier member touched this key.
                 let Some(guard) = self.stripes[i].try_lock() else {
                     parts.reads.clear();
@@ -388,11 +396,13 @@ impl Keyspace {
                     return None;
                 };
                 g.held.push((i, guard));
+                g.held_mask[word] |= bit;
                 continue;
             }
             // An earlier member may have written this key: let the member's record of it
             // replace theirs in the group's write.
             parts.batch.may_repeat();
+            parts.repeat.push((phys, Bytes::copy_from_slice(k)));
             if let Some(state) = g.state(phys, k) {
                 parts.reads.push((phys, Bytes::copy_from_slice(k), state));
             }
