@@ -402,10 +402,11 @@ impl Keyspace {
             // An earlier member may have written this key: let the member's record of it
             // replace theirs in the group's write.
             parts.batch.may_repeat();
-            parts.repeat.push((phys, Bytes::copy_from_slice(k)));
+            let key = Bytes::copy_from_slice(k);
             if let Some(state) = g.state(phys, k) {
-                parts.reads.push((phys, Bytes::copy_from_slice(k), state));
+                parts.reads.push((phys, key.clone(), state));
             }
+            parts.repeat.push((phys, key));
         }
         Some(Txn::member(self, parts, Rc::clone(&g.overlay)))
     }
