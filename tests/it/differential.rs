@@ -75,6 +75,67 @@ pub(crate) fn script(lines: &[&str]) -> Vec<Vec<String>> {
         .collect()
 }
 
+/// Commands over thousands of keys or members, some named twice, match Redis: a transaction's
+/// own states are found through an index past a few dozen keys, and ZREM's duplicates through a
+/// set, so these stay linear in their size and reply as Redis does.
+#[test]
+fn commands_over_thousands_of_keys_and_members_match_redis() {
+    let n = 3000;
+    let mut mset = vec!["MSET".to_string()];
+    let mut keys = Vec::new();
+    for i in 0..n {
+        // Every tenth key again, later, with another value: the last one wins.
+        let k = if i % 10 == 9 {
+            format!("k{}", i - 5)
+        } else {
+            format!("k{i}")
+        };
+        mset.extend([k.clone(), format!("v{i}")]);
+        keys.push(k);
+    }
+    let with = |head: &[&str], rest: &[String]| -> Vec<String> {
+        head.iter()
+            .map(|s| s.to_string())
+            .chain(rest.iter().cloned())
+            .collect()
+    };
+    let members: Vec<String> = (0..n).map(|i| format!("m{}", i % (n - 100))).collect();
+    let scored: Vec<String> = members
+        .iter()
+        .enumerate()
+        .flat_map(|(i, m)| [format!("{}", i % 7), m.clone()])
+        .collect();
+    let pairs: Vec<String> = members
+        .iter()
+        .enumerate()
+        .flat_map(|(i, m)| [m.clone(), format!("{i}")])
+        .collect();
+    compare(&[vec![
+        mset,
+        with(&["MGET"], &keys),
+        with(&["EXISTS"], &keys),
+        with(&["SADD", "s"], &members),
+        with(&["SMISMEMBER", "s"], &members),
+        vec!["SCARD".into(), "s".into()],
+        with(&["SREM", "s"], &members[..n / 2]),
+        with(&["ZADD", "z"], &scored),
+        vec!["ZCARD".into(), "z".into()],
+        with(&["ZREM", "z"], &members[n / 3..]),
+        vec![
+            "ZRANGE".into(),
+            "z".into(),
+            "0".into(),
+            "20".into(),
+            "WITHSCORES".into(),
+        ],
+        with(&["HSET", "h"], &pairs),
+        with(&["HDEL", "h"], &members[..n / 4]),
+        vec!["HLEN".into(), "h".into()],
+        with(&["DEL"], &keys),
+        vec!["DBSIZE".into()],
+    ]]);
+}
+
 #[test]
 fn hand_written_sequences_match_redis() {
     compare(&[

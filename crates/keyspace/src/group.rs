@@ -284,20 +284,10 @@ impl<'a> Group<'a> {
 
     /// The state an earlier member left for `key`: written, or read.
     pub(crate) fn state(&self, phys: u16, key: &[u8]) -> Option<Option<Record>> {
-        if let Some(p) = self
-            .work
-            .pending
-            .iter()
-            .rev()
-            .find(|p| p.phys == phys && p.key == key)
-        {
+        if let Some(p) = self.work.pending.get(phys, key) {
             return Some(p.state.clone());
         }
-        self.work
-            .reads
-            .iter()
-            .find(|r| r.0 == phys && r.1 == key)
-            .map(|r| r.2.clone())
+        self.work.reads.get(phys, key).map(|r| r.2.clone())
     }
 
     /// Takes in a member's work in place of its commit.

@@ -12,6 +12,7 @@ mod evict;
 mod group;
 mod hints;
 mod hot;
+mod keyed;
 mod ready;
 mod txn;
 mod warm;

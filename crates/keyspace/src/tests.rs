@@ -1238,3 +1238,52 @@ fn group_pops_from_score_index_ends_match_a_model() {
         assert_eq!(all(&ks), want, "after round {round}");
     }
 }
+
+/// Transactions and groups over many keys (MSET, DEL of thousands) find their own states by an
+/// index past a few dozen keys: reads see the latest write of each key, a key written twice
+/// leaves one state, and a group's members replace each other's states of keys they share.
+#[test]
+fn many_key_transactions_and_groups_find_their_own_states() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let ks = open(dir.path());
+    let keys: Vec<Vec<u8>> = (0..300).map(|i| format!("k{i}").into_bytes()).collect();
+    let refs: Vec<(usize, &[u8])> = keys.iter().map(|k| (0, &k[..])).collect();
+    let val = |s: &str| Record::string(Bytes::from(s.to_string()));
+    let mut t = ks.txn(&refs);
+    for (i, k) in keys.iter().enumerate() {
+        t.put(0, k, val(&format!("a{i}"))).expect("put");
+    }
+    for (i, k) in keys.iter().enumerate().step_by(3) {
+        t.put(0, k, val(&format!("b{i}"))).expect("put");
+    }
+    for k in keys.iter().skip(1).step_by(3) {
+        assert!(t.delete(0, k).expect("delete"));
+    }
+    for (i, k) in keys.iter().enumerate() {
+        let want = match i % 3 {
+            0 => Some(Bytes::from(format!("b{i}"))),
+            1 => None,
+            _ => Some(Bytes::from(format!("a{i}"))),
+        };
+        assert_eq!(t.get(0, k).expect("get").map(|r| r.body), want, "key {i}");
+    }
+    t.commit().expect("commit");
+    assert_eq!(ks.storage().key_count(0), 200);
+    // A group whose members each write 100 keys, half of them the previous member's.
+    let mut g = ks.group();
+    for m in 0..4usize {
+        let mine = &refs[m * 50..m * 50 + 100];
+        let mut t = ks.txn_in(&mut g, mine).expect("joins");
+        for &(_, k) in mine {
+            t.put(0, k, val(&format!("m{m}"))).expect("put");
+        }
+        g.absorb(t);
+    }
+    assert_eq!(g.pending_states(), 250, "one state per key");
+    g.commit().expect("commit");
+    for (i, k) in keys.iter().enumerate().take(250) {
+        // The last member to write key i.
+        let want = format!("m{}", (i / 50).min(3));
+        assert_eq!(get(&ks, 0, k), Some(Bytes::from(want)), "key {i}");
+    }
+}

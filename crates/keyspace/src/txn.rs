@@ -12,6 +12,7 @@ use strata_storage::{Batch, Cf, Kind, Prev, Record};
 
 use crate::events::{class, Queued};
 use crate::hot::HotTier;
+use crate::keyed::{KeyOf, Keyed};
 use crate::{live, logical_size, prev_of, Gate, Guards, Keyspace, Result};
 
 /// The latest state of a key this transaction wrote (None: deleted).
@@ -24,6 +25,24 @@ pub(crate) struct Pending {
 
 /// A key's state as a transaction read it: `(phys, key, record)`, None when absent.
 pub(crate) type Seen = (u16, Bytes, Option<Record>);
+
+impl KeyOf for Pending {
+    fn key_of(&self) -> (u16, &[u8]) {
+        (self.phys, &self.key)
+    }
+}
+
+impl KeyOf for Seen {
+    fn key_of(&self) -> (u16, &[u8]) {
+        (self.0, &self.1)
+    }
+}
+
+impl KeyOf for (u16, Bytes) {
+    fn key_of(&self) -> (u16, &[u8]) {
+        (self.0, &self.1)
+    }
+}
 
 /// What commands that read no value need of a live key (see [`Txn::meta`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -261,10 +280,10 @@ impl Staged {
 pub(crate) struct Parts<'a> {
     pub(crate) batch: Batch<'a>,
     /// The latest state of each key written, in order of first write.
-    pub(crate) pending: Vec<Pending>,
+    pub(crate) pending: Keyed<Pending>,
     /// Keys read from disk (or handed over by the group) but not written, with the state found:
     /// a command that reads a key and then writes it (INCR) goes to disk once, not twice.
-    pub(crate) reads: Vec<Seen>,
+    pub(crate) reads: Keyed<Seen>,
     /// Keys found expired (and deleted) on the way.
     pub(crate) expired: u64,
     /// Keyspace events raised after the commit, in order.
@@ -273,19 +292,19 @@ pub(crate) struct Parts<'a> {
     pub(crate) elems: Vec<ElemWrite>,
     /// A group member's keys whose stripes the group already held: only these can have states
     /// in the group for the member's to replace (see `merge_pending`).
-    pub(crate) repeat: Vec<(u16, Bytes)>,
+    pub(crate) repeat: Keyed<(u16, Bytes)>,
 }
 
 impl<'a> Parts<'a> {
     pub(crate) fn new(ks: &'a Keyspace) -> Parts<'a> {
         Parts {
             batch: ks.storage.batch(),
-            pending: Vec::new(),
-            reads: Vec::new(),
+            pending: Keyed::default(),
+            reads: Keyed::default(),
             expired: 0,
             events: Vec::new(),
             elems: Vec::new(),
-            repeat: Vec::new(),
+            repeat: Keyed::default(),
         }
     }
 
@@ -297,9 +316,9 @@ impl<'a> Parts<'a> {
             merge_pending(&mut self.pending, &mut other.pending, &other.repeat);
             other.repeat.clear();
         } else {
-            move_all(&mut self.pending, &mut other.pending);
+            self.pending.append(&mut other.pending);
         }
-        move_all(&mut self.reads, &mut other.reads);
+        self.reads.append(&mut other.reads);
         self.expired += std::mem::take(&mut other.expired);
         move_all(&mut self.events, &mut other.events);
     }
@@ -321,15 +340,10 @@ fn move_all<T>(to: &mut Vec<T>, from: &mut Vec<T>) {
 /// each state left in `to` is a memory-tier update at commit (an allocation and a map insert),
 /// so a run of 16 LPUSHes of one list updated memory 16 times for its one final state. Only the
 /// keys in `repeat` are looked for: `to` holds up to 640 states (64 MSETs of 10 keys).
-fn merge_pending(to: &mut Vec<Pending>, from: &mut Vec<Pending>, repeat: &[(u16, Bytes)]) {
-    for p in from.drain(..) {
-        let may = repeat
-            .iter()
-            .any(|(phys, k)| *phys == p.phys && *k == p.key);
-        match to
-            .iter_mut()
-            .find(|q| may && q.phys == p.phys && q.key == p.key)
-        {
+fn merge_pending(to: &mut Keyed<Pending>, from: &mut Keyed<Pending>, repeat: &Keyed<(u16, Bytes)>) {
+    for p in from.drain() {
+        let may = repeat.get(p.phys, &p.key).is_some();
+        match to.get_mut(p.phys, &p.key).filter(|_| may) {
             Some(q) => q.state = p.state,
             None => to.push(p),
         }
@@ -413,21 +427,11 @@ impl<'a> Txn<'a> {
     }
 
     fn pending(&self, phys: u16, key: &[u8]) -> Option<&Option<Record>> {
-        self.work
-            .pending
-            .iter()
-            .rev()
-            .find(|p| p.phys == phys && p.key == key)
-            .map(|p| &p.state)
+        self.work.pending.get(phys, key).map(|p| &p.state)
     }
 
     fn set_pending(&mut self, db: usize, phys: u16, key: &[u8], state: Option<Record>) {
-        match self
-            .work
-            .pending
-            .iter_mut()
-            .find(|p| p.phys == phys && p.key == key)
-        {
+        match self.work.pending.get_mut(phys, key) {
             Some(p) => p.state = state,
             None => self.work.pending.push(Pending {
                 db,
@@ -463,8 +467,7 @@ impl<'a> Txn<'a> {
         let known = self
             .work
             .reads
-            .iter()
-            .find(|r| r.0 == phys && r.1 == key)
+            .get(phys, key)
             .map(|r| r.2.clone().map(|rec| S::from_record(key, rec)));
         let stats = &self.ks.stats;
         let state = match known {
@@ -642,7 +645,7 @@ impl<'a> Txn<'a> {
 pub(crate) fn write_then_apply(
     ks: &Keyspace,
     batch: Batch<'_>,
-    pending: &mut Vec<Pending>,
+    pending: &mut Keyed<Pending>,
     expired: u64,
     events: &[Queued],
 ) -> Result<u64> {
@@ -658,7 +661,7 @@ pub(crate) fn write_then_apply(
 
 /// After a commit reached storage: brings memory in line with the written states, counts the
 /// expired keys, wakes the clients waiting on the keys and raises the queued keyspace events.
-fn apply(ks: &Keyspace, pending: &mut Vec<Pending>, expired: u64, events: &[Queued]) {
+fn apply(ks: &Keyspace, pending: &mut Keyed<Pending>, expired: u64, events: &[Queued]) {
     // Waiters re-run their command once they get the locks, which this commit still holds, so
     // they see memory updated whether signalled before or after.
     if !ks.ready.is_idle() {
@@ -666,7 +669,7 @@ fn apply(ks: &Keyspace, pending: &mut Vec<Pending>, expired: u64, events: &[Queu
             ks.ready.signal(p.db, &p.key);
         }
     }
-    for p in pending.drain(..) {
+    for p in pending.drain() {
         match &p.state {
             Some(rec) => ks.hot.put(p.phys, &p.key, rec),
             None => {
