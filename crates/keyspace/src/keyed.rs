@@ -18,37 +18,47 @@ pub(crate) trait KeyOf {
 /// cleared all at once, so an indexed position stays valid.
 pub(crate) struct Keyed<T> {
     items: Vec<T>,
-    /// Positions in `items`: empty while the list is short, else all of them.
-    index: HashTable<usize>,
+    /// Made when the list first grows past [`INDEX_FROM`] (every transaction makes lists, few
+    /// need this), then kept, emptied, with the list.
+    index: Option<Index>,
+}
+
+/// Positions in a [`Keyed`] list: none while the list is short, else all of them.
+struct Index {
+    table: HashTable<usize>,
     hasher: ahash::RandomState,
+}
+
+impl Index {
+    fn hash(&self, (phys, key): (u16, &[u8])) -> u64 {
+        self.hasher.hash_one((phys, key))
+    }
 }
 
 impl<T> Default for Keyed<T> {
     fn default() -> Self {
         Keyed {
             items: Vec::new(),
-            index: HashTable::new(),
-            hasher: ahash::RandomState::new(),
+            index: None,
         }
     }
 }
 
 impl<T: KeyOf> Keyed<T> {
-    fn hash(hasher: &ahash::RandomState, (phys, key): (u16, &[u8])) -> u64 {
-        hasher.hash_one((phys, key))
+    /// The index, if the list is long enough to have one.
+    fn built(&self) -> Option<&Index> {
+        self.index.as_ref().filter(|ix| !ix.table.is_empty())
     }
 
     /// The position of the entry of `key` in `phys`. Callers keep one entry per key, or
     /// (a group's reads, taken in from its members) equal ones.
     pub(crate) fn position(&self, phys: u16, key: &[u8]) -> Option<usize> {
-        if self.index.is_empty() {
+        let Some(ix) = self.built() else {
             return self.items.iter().rposition(|e| e.key_of() == (phys, key));
-        }
+        };
         let items = &self.items;
-        self.index
-            .find(Self::hash(&self.hasher, (phys, key)), |&i| {
-                items[i].key_of() == (phys, key)
-            })
+        ix.table
+            .find(ix.hash((phys, key)), |&i| items[i].key_of() == (phys, key))
             .copied()
     }
 
@@ -65,15 +75,19 @@ impl<T: KeyOf> Keyed<T> {
     /// Appends `item`, indexing it (or the whole list, when it just grew past the threshold).
     pub(crate) fn push(&mut self, item: T) {
         self.items.push(item);
-        if self.index.is_empty() && self.items.len() <= INDEX_FROM {
+        if self.built().is_none() && self.items.len() <= INDEX_FROM {
             return;
         }
-        let from = self.index.len();
-        let (items, hasher) = (&self.items, &self.hasher);
-        for i in from..items.len() {
-            let h = Self::hash(hasher, items[i].key_of());
-            self.index
-                .insert_unique(h, i, |&j| Self::hash(hasher, items[j].key_of()));
+        let ix = self.index.get_or_insert_with(|| Index {
+            table: HashTable::new(),
+            hasher: ahash::RandomState::new(),
+        });
+        let items = &self.items;
+        for i in ix.table.len()..items.len() {
+            let h = ix.hash(items[i].key_of());
+            let hasher = &ix.hasher;
+            ix.table
+                .insert_unique(h, i, |&j| hasher.hash_one(items[j].key_of()));
         }
     }
 
@@ -102,13 +116,19 @@ impl<T> Keyed<T> {
 
     /// Takes every entry out, in order.
     pub(crate) fn drain(&mut self) -> std::vec::Drain<'_, T> {
-        self.index.clear();
+        self.forget();
         self.items.drain(..)
     }
 
     pub(crate) fn clear(&mut self) {
-        self.index.clear();
+        self.forget();
         self.items.clear();
+    }
+
+    fn forget(&mut self) {
+        if let Some(ix) = &mut self.index {
+            ix.table.clear();
+        }
     }
 }
 
