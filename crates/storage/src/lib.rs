@@ -63,7 +63,8 @@ pub struct StorageOptions {
     pub max_background_jobs: i32,
     /// Compaction threads at the lowest CPU priority (`rocksdb.nice-compactions`).
     pub nice_compactions: bool,
-    /// Compression of the levels above the last (`rocksdb.compression`).
+    /// Compression of the levels between level 0 (never compressed) and the last
+    /// (`rocksdb.compression`).
     pub compression: Compression,
     /// Compression of the last level, where most of the data lies
     /// (`rocksdb.bottommost-compression`).
@@ -1101,6 +1102,10 @@ fn cf_options(cf: Cf, opts: &StorageOptions, cache: &Cache, db: &gc::DbSlot) -> 
     o.set_write_buffer_size(memtable_bytes(opts));
     o.set_max_write_buffer_number(4);
     o.set_compression_type(opts.compression.rocksdb());
+    // Flushes write level 0 as the memtable is, uncompressed: LZ4 there cost the flush thread,
+    // which shares the 2 cores with the workers, time that showed in the `-P 1` p99 of the
+    // writes it overlapped. L0 files last only until their first compaction, which compresses.
+    o.set_compression_per_level(&[DBCompressionType::None, opts.compression.rocksdb()]);
     o.set_bottommost_compression_type(opts.bottommost_compression.rocksdb());
     if matches!(cf, Cf::Meta | Cf::Sub) {
         // Point reads of absent keys (GET of a missing key, SET of a new one reading its previous

@@ -317,6 +317,52 @@ fn memtables_fit_a_small_memory_share() {
     assert!((4..=30).contains(&flushes), "{flushes} flushes");
 }
 
+/// Flushes write level 0 uncompressed, whatever `rocksdb.compression` says, and compactions
+/// compress below it: a compressible value takes its full size in an L0 file and a fraction
+/// of it once compacted.
+#[test]
+fn level_zero_is_written_uncompressed() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut opts = StorageOptions::new(dir.path());
+    // 1 MiB memtables (see above), LZ4 above the last level.
+    opts.block_cache_bytes = 8 << 20;
+    opts.compression = Compression::Lz4;
+    let s = Storage::open(&opts).expect("open");
+    let value = Bytes::from("abcdefgh".repeat(64));
+    for i in 0..5000u32 {
+        let mut b = s.batch();
+        let key = format!("key:{i:012}");
+        b.put(0, key.as_bytes(), &Record::string(value.clone()), 528, None);
+        b.commit().expect("commit");
+    }
+    let l0 = |s: &Storage| {
+        s.property(Cf::Meta, "rocksdb.num-files-at-level0")
+            .unwrap_or(0)
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while l0(&s) == 0 && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let files = l0(&s);
+    let size = || {
+        s.property(Cf::Meta, "rocksdb.total-sst-files-size")
+            .unwrap_or(0)
+    };
+    let flushed = size();
+    // A 1 MiB memtable of these records is about 1 MiB on disk uncompressed; LZ4 makes it
+    // a few dozen KiB.
+    assert!(
+        files > 0 && flushed >= files * (512 << 10),
+        "{files} L0 files, {flushed} bytes"
+    );
+    s.compact_all();
+    assert!(
+        size() * 4 < flushed,
+        "compacted {} bytes, flushed {flushed}",
+        size()
+    );
+}
+
 /// `rocksdb.compression` and `rocksdb.bottommost-compression` reach the files RocksDB writes:
 /// the same compressible records take a fraction of the space with LZ4 or ZSTD at the last
 /// level that they take without compression, and ZSTD the least.
