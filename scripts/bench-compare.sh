@@ -110,10 +110,12 @@ for r in csv.reader(sys.stdin):
 PY
 record() { python3 "$WORK/record.py" "$@" >> "$RESULTS"; }
 
-# settle: waits (60 s at most) until the CPUs are 90 % idle over half a second. A run must not
-# share the machine with work the previous run left behind: Redis's AOF rewrite child, started
-# near the end of its suite, went on into Strata's next SET test (on 2 cores it takes one), and
-# RocksDB's flushes and compactions can do the same to Redis's next run.
+# settle: waits (60 s at most) until the CPUs are 90 % idle and no disk is more than 10 % busy
+# over half a second. A run must not share the machine with work the previous run left behind:
+# Redis's AOF rewrite child, started near the end of its suite, went on into Strata's next SET
+# test (on 2 cores it takes one), RocksDB's flushes and compactions can do the same to Redis's
+# next run, and the writeback and deletion of the previous case's data dirs keep the disk busy
+# (waiting on it counts as idle CPU), which the `always` case's fsyncs then queue behind.
 settle() {
     local waited
     waited=$(python3 - <<'PY'
@@ -121,15 +123,19 @@ import time
 def snap():
     with open("/proc/stat") as f:
         v = [int(x) for x in f.readline().split()[1:]]
-    return sum(v), v[3] + v[4]
+    with open("/proc/diskstats") as f:
+        # Milliseconds each device spent doing I/O (the 13th field).
+        disks = {l.split()[2]: int(l.split()[12]) for l in f if len(l.split()) > 12}
+    return sum(v), v[3] + v[4], disks
 start = time.time()
-t0, i0 = snap()
+t0, i0, d0 = snap()
 while time.time() - start < 60:
     time.sleep(0.5)
-    t1, i1 = snap()
-    if t1 > t0 and (i1 - i0) / (t1 - t0) >= 0.9:
+    t1, i1, d1 = snap()
+    busy = max((d1[k] - d0.get(k, d1[k]) for k in d1), default=0) / 500
+    if t1 > t0 and (i1 - i0) / (t1 - t0) >= 0.9 and busy <= 0.1:
         break
-    t0, i0 = t1, i1
+    t0, i0, d0 = t1, i1, d1
 print(f"{time.time() - start:.1f}")
 PY
 )
