@@ -125,7 +125,7 @@ def snap():
         v = [int(x) for x in f.readline().split()[1:]]
     with open("/proc/diskstats") as f:
         # Milliseconds each device spent doing I/O (the 13th field).
-        disks = {l.split()[2]: int(l.split()[12]) for l in f if len(l.split()) > 12}
+        disks = {d[2]: int(d[12]) for d in map(str.split, f) if len(d) > 12}
     return sum(v), v[3] + v[4], disks
 start = time.time()
 t0, i0, d0 = snap()

@@ -573,13 +573,10 @@ impl Txn<'_> {
     /// time and each is looked up in the overlay: the merge `elems` does would filter the whole
     /// overlay and read one more stored element per removal in the range, on every pick.
     fn live_run(&self, c: &Coll, from: Option<&[u8]>, n: usize) -> Result<Vec<(Bytes, Bytes)>> {
-        let Some(o) = self.overlay.as_ref().map(|o| o.borrow()) else {
+        let removals = self.overlay.as_ref().map(|o| o.borrow());
+        let Some(o) = removals.filter(|o| o.removals_only()) else {
             return self.elems(c, from, None, false, n);
         };
-        if !o.removals_only() {
-            drop(o);
-            return self.elems(c, from, None, false, n);
-        }
         let (mut lo, hi) = (c.bound(from, false), c.bound(None, true));
         let strip = c.prefix.len();
         let mut out = Vec::with_capacity(n);

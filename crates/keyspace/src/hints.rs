@@ -216,11 +216,9 @@ impl Hints {
 
     /// Keeps a sampler freshly learnt from a collection of `len` elements.
     pub(crate) fn keep_sampler(&self, prefix: &[u8], s: &ElemSampler, len: u64) {
-        let mut m = self.samplers.lock();
-        if m.len() >= MAX_TRACKED {
-            m.clear();
-        }
-        m.insert(prefix.to_vec(), (s.clone(), sampler_uses(len)));
+        with_tracked(&mut self.samplers.lock(), prefix, |e| {
+            *e = (s.clone(), sampler_uses(len));
+        });
     }
 }
 

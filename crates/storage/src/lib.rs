@@ -1105,6 +1105,8 @@ fn cf_options(cf: Cf, opts: &StorageOptions, cache: &Cache, db: &gc::DbSlot) -> 
     // Flushes write level 0 as the memtable is, uncompressed: LZ4 there cost the flush thread,
     // which shares the 2 cores with the workers, time that showed in the `-P 1` p99 of the
     // writes it overlapped. L0 files last only until their first compaction, which compresses.
+    // The per-level list overrides `compression`, which is still set: RocksDB's OPTIONS file
+    // then records the setting.
     o.set_compression_per_level(&[DBCompressionType::None, opts.compression.rocksdb()]);
     o.set_bottommost_compression_type(opts.bottommost_compression.rocksdb());
     if matches!(cf, Cf::Meta | Cf::Sub) {
